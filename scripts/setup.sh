@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on Debian bookworm / Raspberry Pi OS:
+# the Debian packages, a virtualenv in .venv, and the project into it.
+# Idempotent: a second run installs nothing and needs no network.
+# Sourced by run-sim and run-tests; may also be run on its own.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+# Debian packages: build and runtime libraries for the codec, audio and the
+# simulation tools. Keep this list the single place a system dependency lives.
+APT_PACKAGES=(
+  python3 python3-venv python3-dev gcc          # the virtualenv and C builds (PyAudio)
+  libopus0                                      # Opus codec (opuslib loads it)
+  portaudio19-dev libasound2 alsa-utils         # PyAudio over ALSA
+  espeak-ng sox                                 # speech fixtures for the simulation
+  iproute2 nftables                             # network-namespace tests
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  [[ "$pkg" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The virtualenv, rebuilt only when pyproject.toml changes.
+stamp="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "setup: creating virtualenv in $VENV" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+if [[ "$(cat "$VENV/.installed" 2>/dev/null)" != "$stamp" ]]; then
+  echo "setup: installing the project into $VENV" >&2
+  "$VENV/bin/python" -m pip install -q --upgrade pip >&2
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[test]" >&2
+  echo "$stamp" > "$VENV/.installed"
+fi
