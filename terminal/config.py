@@ -1,0 +1,191 @@
+"""The unit's TOML configuration, validated against a typed schema (mopidy style).
+
+Every error is collected before reporting; each names the file, the
+`[section] key` and what was expected, and an unknown key gets a "did you
+mean" from the known ones. Secrets are shown as ******** in any dump.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from terminal.errors import ConfigError
+from terminal.keys import decode_key
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One typed value: `parse(raw, base_dir)` returns the value or raises ValueError(expected)."""
+
+    parse: Callable[[Any, Path], Any]
+    default: Any = _MISSING
+    secret: bool = False
+
+
+def _string(pattern: str | None = None, hint: str = "") -> Callable[[Any, Path], str]:
+    def parse(raw, _base):
+        if not isinstance(raw, str):
+            raise ValueError(f"expected a string{hint}")
+        if pattern and not re.fullmatch(pattern, raw):
+            raise ValueError(f"expected {hint.strip(' ,') or 'a string matching ' + pattern}, got {raw!r}")
+        return raw
+    return parse
+
+
+def _number(kind: type, low: float, high: float) -> Callable[[Any, Path], Any]:
+    name = "a whole number" if kind is int else "a number"
+
+    def parse(raw, _base):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or (kind is int and isinstance(raw, float)):
+            raise ValueError(f"expected {name} from {low} to {high}, got {raw!r}")
+        if not low <= raw <= high:
+            raise ValueError(f"expected {name} from {low} to {high}, got {raw!r}")
+        return kind(raw)
+    return parse
+
+
+def _boolean(raw, _base):
+    if not isinstance(raw, bool):
+        raise ValueError(f"expected true or false, got {raw!r}")
+    return raw
+
+
+def _path(raw, base: Path) -> Path:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"expected a path, got {raw!r}")
+    path = Path(raw)
+    return path if path.is_absolute() else base / path
+
+
+def parse_host_port(raw: Any) -> tuple[str, int]:
+    """'192.0.2.1:4870' or '[2001:db8::1]:4870' -> (host, port)."""
+    expected = f"expected host:port like 192.0.2.10:4870, got {raw!r}"
+    if not isinstance(raw, str):
+        raise ValueError(expected)
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]]+):(\d{1,5})", raw)
+    if not m:
+        raise ValueError(expected)
+    host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"port {port} is out of range 0-65535")
+    if m.group(1):
+        ipaddress.IPv6Address(host)
+    return host, int(port)
+
+
+def _endpoint(raw, _base):
+    return parse_host_port(raw)
+
+
+def _endpoints(raw, _base):
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("expected a non-empty list of host:port strings")
+    return [parse_host_port(item) for item in raw]
+
+
+def _key32(raw, _base) -> bytes:
+    if not isinstance(raw, str):
+        raise ValueError("expected the base64 of a 32-byte key (44 characters ending in '=')")
+    return decode_key(raw, "expected the base64 of a 32-byte key; this value")
+
+
+def _optional(parse):
+    def wrapped(raw, base):
+        return None if raw == "" else parse(raw, base)
+    return wrapped
+
+
+# section -> key -> Field. Later layers add their sections here.
+SCHEMA: dict[str, dict[str, Field]] = {
+    "unit": {
+        "id": Field(_string(r"[A-Za-z0-9_-]{1,32}", ", 1-32 letters, digits, '-' or '_'")),
+        "key_dir": Field(_path),
+        "data_dir": Field(_path),
+    },
+    "link": {
+        "listen": Field(_endpoint),
+        "pairing_id": Field(_string(r"[A-Za-z0-9_.-]{1,64}", ", 1-64 letters, digits, '.', '-' or '_'")),
+        "unreachable_after": Field(_number(float, 1.0, 600.0), 15.0),
+    },
+    "peer": {
+        "id": Field(_string(r"[A-Za-z0-9_-]{1,32}", ", 1-32 letters, digits, '-' or '_'")),
+        "static_public": Field(_key32),
+        "signing_public": Field(_key32),
+        "endpoints": Field(_endpoints),
+        "psk": Field(_optional(_key32), None, secret=True),
+    },
+}
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def validate(data: dict, source: str, base_dir: Path, schema: dict[str, dict[str, Field]] = SCHEMA) -> SimpleNamespace:
+    """Check `data` against `schema`; return sections as namespaces or raise one ConfigError listing all errors."""
+    errors: list[str] = []
+    result = SimpleNamespace()
+    for section in data:
+        if section not in schema:
+            errors.append(f"{source}: unknown section [{section}].{_suggest(section, schema)}")
+    for section, fields in schema.items():
+        raw_section = data.get(section, {})
+        if not isinstance(raw_section, dict):
+            errors.append(f"{source}: [{section}] must be a table")
+            raw_section = {}
+        values = {}
+        for key in raw_section:
+            if key not in fields:
+                errors.append(f"{source}: [{section}] unknown key '{key}'.{_suggest(key, fields)}")
+        for key, field in fields.items():
+            if key not in raw_section:
+                if field.default is _MISSING:
+                    errors.append(f"{source}: [{section}] {key}: missing; a value is required")
+                else:
+                    values[key] = field.default
+                continue
+            try:
+                values[key] = field.parse(raw_section[key], base_dir)
+            except ValueError as exc:
+                errors.append(f"{source}: [{section}] {key}: {exc}")
+        setattr(result, section, SimpleNamespace(**values))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return result
+
+
+def load(path: Path | str, schema: dict[str, dict[str, Field]] = SCHEMA) -> SimpleNamespace:
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate(data, str(path), path.parent.resolve(), schema)
+
+
+def redacted(config: SimpleNamespace, schema: dict[str, dict[str, Field]] = SCHEMA) -> dict:
+    """A printable dump with secrets shown as ********."""
+    out = {}
+    for section, fields in schema.items():
+        values = vars(getattr(config, section))
+        out[section] = {
+            key: ("********" if fields[key].secret and values[key] is not None else values[key])
+            for key in fields
+        }
+    return out
