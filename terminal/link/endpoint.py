@@ -1,0 +1,88 @@
+"""The link's asyncio UDP adapter: feeds datagrams and the loop's clock into a LinkSession.
+
+It sends what the session returns, re-arms one timer at `get_timer()` and
+hands events to a callback. No exception from the session or the callback
+ever reaches the event loop: it is logged and counted in `session.stats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from terminal.link.events import Event
+from terminal.link.session import LinkSession
+
+log = logging.getLogger(__name__)
+
+
+class LinkEndpoint(asyncio.DatagramProtocol):
+    def __init__(self, session: LinkSession, on_event: Callable[[Event], None] | None = None):
+        self.session = session
+        self.on_event = on_event or (lambda event: None)
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.DatagramTransport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    async def open(cls, session: LinkSession, listen: tuple[str, int], on_event=None) -> "LinkEndpoint":
+        loop = asyncio.get_running_loop()
+        _, endpoint = await loop.create_datagram_endpoint(lambda: cls(session, on_event), local_addr=listen)
+        session.start(loop.time())
+        endpoint._pump()
+        return endpoint
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        return self.transport.get_extra_info("sockname")[:2]
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self._guard(self.session.receive_datagram, data, addr[:2], self.loop.time())
+        self._pump()
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP unreachable and the like: the peer's silence timers handle it.
+        self.session.stats["socket_errors"] += 1
+        log.debug("socket error: %s", exc)
+
+    def send(self, channel: int, payload: bytes) -> None:
+        self.session.send(channel, payload, self.loop.time())
+        self._pump()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._guard(self.session.handle_timer, self.loop.time())
+        self._pump()
+
+    def _pump(self) -> None:
+        if self.transport is None:
+            return
+        for data, addr in self.session.datagrams_to_send(self.loop.time()):
+            self.transport.sendto(data, addr)
+        while (event := self.session.next_event()) is not None:
+            self._guard(self.on_event, event)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.session.get_timer()
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # never let one bad packet or handler kill the loop
+            self.session.stats["adapter_errors"] += 1
+            log.exception("link adapter caught an error")
