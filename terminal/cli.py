@@ -1,0 +1,83 @@
+"""`hotline`: the unit's command line (keygen, run, sim, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from terminal import __version__
+from terminal.errors import HotlineError
+
+
+def cmd_keygen(args) -> int:
+    from terminal.keys import generate_keys
+
+    identity = generate_keys(args.dir, overwrite=args.force).identity
+    if args.json:
+        print(json.dumps(identity.as_dict()))
+    else:
+        print(f"static public key:  {identity.as_dict()['static_public']}")
+        print(f"signing public key: {identity.as_dict()['signing_public']}")
+        print(f"fingerprint:        {identity.fingerprint}")
+        print("Read the fingerprint aloud to the far side's technician; they compare it with theirs.")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from terminal.daemon.main import run_daemon
+
+    return run_daemon(args.config)
+
+
+def cmd_sim(args) -> int:
+    from terminal.sim.run import run
+    from terminal.sim.report import print_summary
+
+    summary = run(args.out, echoes=args.echoes)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary)
+    return 0 if summary["handshake"]["ok"] and summary["echo"]["received"] == summary["echo"]["sent"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="The hotline desk unit.")
+    parser.add_argument("--version", action="version", version=f"hotline {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("keygen", help="create this unit's private keys and print its public identity")
+    p.add_argument("--dir", required=True, help="key directory (created 0700; the key file is 0600)")
+    p.add_argument("--force", action="store_true", help="replace existing keys (unpairs the unit)")
+    p.add_argument("--json", action="store_true", help="print the identity as JSON")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("run", help="run the unit's daemon")
+    p.add_argument("--config", required=True, help="the unit's TOML config")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sim", help="run a simulated pair of units on this machine")
+    p.add_argument("--json", action="store_true", help="print one JSON summary object")
+    p.add_argument("--out", help="keep keys, configs and outputs in this directory")
+    p.add_argument("--echoes", type=int, default=20, help="test messages to exchange (default 20)")
+    p.set_defaults(func=cmd_sim)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except HotlineError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The daemon: wires every layer of a unit to one asyncio loop."""

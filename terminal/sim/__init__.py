@@ -1,0 +1,1 @@
+"""`hotline sim`: two units on this machine running the daemon's own code."""

@@ -1,0 +1,100 @@
+"""The simulated pair's scenario and its summary.
+
+Both units run the daemon's own Unit on real loopback UDP sockets; only the
+keys and configs are made here. The summary is one JSON object whose keys
+later layers add to (handshake, echo, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+from terminal import config as config_mod
+from terminal.daemon.unit import Unit
+from terminal.keys import load_keys
+from terminal.link.events import HandshakeCompleted, PeerReachable
+from terminal.link.noise import public_bytes
+from terminal.link.session import LinkSession
+from terminal.sim.provision import provision_pair
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+
+def load_unit(config_path: Path) -> Unit:
+    cfg = config_mod.load(config_path)
+    return Unit(cfg, load_keys(cfg.unit.key_dir))
+
+
+def _hostile_datagrams(target: Unit) -> list[bytes]:
+    """What an attacker on the path might send: garbage, a stranger's initiation, forged transport."""
+    stranger = LinkSession(
+        static=X25519PrivateKey.generate(), peer_static=public_bytes(target.keys.static),
+        endpoints=[("127.0.0.1", 9)], pairing_id=target.config.link.pairing_id,
+    )
+    stranger.start(0.0)
+    (initiation, _), = stranger.datagrams_to_send(0.0)
+    return [
+        b"",
+        os.urandom(64),
+        b"\x04\x00\x00\x00" + os.urandom(60),          # transport for keys nobody has
+        initiation,                                     # a well-formed initiation from an unpinned key
+    ]
+
+
+async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
+    a_sim, b_sim = provision_pair(out_dir)
+    a, b = load_unit(a_sim.config_path), load_unit(b_sim.config_path)
+    up = {name: asyncio.Event() for name in "AB"}
+    handshake = {}
+
+    def listener(unit, event):
+        if isinstance(event, HandshakeCompleted) and event.initiator and "rtt" not in handshake:
+            handshake["rtt"] = event.rtt
+        if isinstance(event, PeerReachable):
+            up[unit.name].set()
+
+    for unit in (a, b):
+        unit.listeners.append(lambda event, unit=unit: listener(unit, event))
+    try:
+        await b.start(b_sim.sock)
+        await a.start(a_sim.sock)
+        await asyncio.wait_for(asyncio.gather(up["A"].wait(), up["B"].wait()), timeout=10)
+
+        attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        attacker.setblocking(False)
+        hostile = _hostile_datagrams(b)
+        for data in hostile:
+            attacker.sendto(data, b_sim.sock.getsockname())
+        rtts = await asyncio.gather(*(a.echo_test(f"test message {i}".encode(), timeout=5.0) for i in range(echoes)))
+        # Loopback keeps order per socket: B read the hostile datagrams before the echoes it answered.
+        attacker.close()
+        received = [r for r in rtts if r is not None]
+        drops = {}
+        for unit in (a, b):
+            for name, n in unit.session.stats.items():
+                if name.startswith("dropped_"):
+                    drops[name[8:]] = drops.get(name[8:], 0) + n
+        return {
+            "handshake": {"ok": "rtt" in handshake, "ms": round(handshake.get("rtt", 0.0) * 1000, 3)},
+            "echo": {
+                "sent": a.echo.sent,
+                "received": len(received),
+                "rejected": a.session.rejected + b.session.rejected,
+                "rejected_by_reason": drops,
+                "rtt_ms_median": round(sorted(received)[len(received) // 2] * 1000, 3) if received else None,
+            },
+        }
+    finally:
+        a.close()
+        b.close()
+
+
+def run(out_dir: str | None = None, *, echoes: int = 20) -> dict:
+    if out_dir is None:
+        with tempfile.TemporaryDirectory(prefix="hotline-sim-") as tmp:
+            return asyncio.run(run_pair(Path(tmp), echoes=echoes))
+    return asyncio.run(run_pair(Path(out_dir), echoes=echoes))

@@ -1,0 +1,44 @@
+"""The `hotline` command as a user runs it."""
+
+import json
+import stat
+import subprocess
+import sys
+
+from terminal.cli import main
+from terminal.keys import PRIVATE_KEYS_FILE
+
+
+def test_keygen_prints_identity_and_never_the_private_key(tmp_path, capsys):
+    assert main(["keygen", "--dir", str(tmp_path / "k"), "--json"]) == 0
+    out = capsys.readouterr().out
+    identity = json.loads(out)
+    assert set(identity) == {"static_public", "signing_public", "fingerprint"}
+    private = (tmp_path / "k" / PRIVATE_KEYS_FILE).read_text()
+    for line in private.splitlines()[1:]:
+        assert line.split(" = ")[1] not in out
+    assert stat.S_IMODE((tmp_path / "k" / PRIVATE_KEYS_FILE).stat().st_mode) == 0o600
+
+
+def test_keygen_twice_is_a_clear_error(tmp_path, capsys):
+    main(["keygen", "--dir", str(tmp_path)])
+    assert main(["keygen", "--dir", str(tmp_path)]) == 2
+    assert "refusing to replace" in capsys.readouterr().err
+
+
+def test_run_with_a_bad_config_names_the_problem(tmp_path, capsys):
+    (tmp_path / "bad.toml").write_text("[unit]\nid = 'x'\n")
+    assert main(["run", "--config", str(tmp_path / "bad.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: [unit] key_dir: missing" in err
+
+
+def test_sim_json_summary():
+    proc = subprocess.run([sys.executable, "-m", "terminal.cli", "sim", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["handshake"]["ok"] is True and summary["handshake"]["ms"] > 0
+    echo = summary["echo"]
+    assert echo["sent"] == echo["received"] > 0
+    assert echo["rejected"] >= 4          # the simulated attacker's datagrams
