@@ -1,0 +1,242 @@
+"""The journal writer: one SQLite file on disk, appended to by one process.
+
+Durability, chosen deliberately:
+
+- `journal_mode=WAL` with `synchronous=FULL`: a commit appends the new pages
+  to the write-ahead log and fsyncs it before `append()` returns, so a
+  returned record survives a crash or a power cut (with `NORMAL`, WAL mode
+  stays consistent but can lose the last commits on power loss). WAL also
+  lets `journal verify` and exports read while the daemon writes, and costs
+  one fsync per commit where rollback-journal mode needs several.
+- One transaction per append (`BEGIN IMMEDIATE` ... `COMMIT`), which reads
+  the chain's tail, inserts the record (and a clock-step record before it,
+  and a checkpoint after it, when due) atomically: after a crash the file
+  holds all of an append or none of it, so the chain never breaks.
+- Reopening a journal whose tail is past its last checkpoint is normal: the
+  chain continues from the last record and the next checkpoint covers it.
+
+A clock step (wall time moving against monotonic time by more than
+`clock_step_us` within one boot, e.g. an NTP correction) is journalled by the
+journal itself as a `clock_step` record, so reports can explain odd gaps.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from terminal.journal import canonical, schema
+from terminal.journal.errors import JournalFormatError
+from terminal.journal.kinds import check_record
+from terminal.journal.record import Checkpoint, Record
+
+BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+CHECKPOINT_EVERY = 100          # records
+CHECKPOINT_SECONDS = 300.0      # at most this long between a record and its checkpoint
+CLOCK_STEP_US = 2_000_000
+
+
+def read_boot_id() -> str:
+    """The kernel's id for this boot, so monotonic times from different boots are told apart."""
+    try:
+        return BOOT_ID_FILE.read_text().strip()
+    except OSError:
+        return str(uuid.uuid4())
+
+
+def public_key_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+class Journal:
+    """Append-only, hash-chained, checkpoint-signed record log in one SQLite file."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        signing_key: Ed25519PrivateKey,
+        *,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
+        clock_step_us: int = CLOCK_STEP_US,
+        boot_id: str | None = None,
+        unit: str | None = None,
+        wall_ns: Callable[[], int] = time.time_ns,
+        mono_ns: Callable[[], int] = time.monotonic_ns,
+    ):
+        if checkpoint_every < 1 or checkpoint_seconds <= 0:
+            raise ValueError("checkpoint_every must be >= 1 and checkpoint_seconds > 0")
+        self.path = Path(path)
+        self._key = signing_key
+        self._every = checkpoint_every
+        self._seconds_ns = int(checkpoint_seconds * 1e9)
+        self._step_us = clock_step_us
+        self._boot_id = boot_id or read_boot_id()
+        self._wall_ns, self._mono_ns = wall_ns, mono_ns
+        self._db: sqlite3.Connection | None = None
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        try:
+            self._setup(db, unit)
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+
+    def _setup(self, db: sqlite3.Connection, unit: str | None) -> None:
+        if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+            raise JournalFormatError(f"{self.path}: SQLite refused WAL mode (is it on a network filesystem?)")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(schema.SCHEMA)
+        own_key = public_key_bytes(self._key).hex()
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        if meta.get("public_key", own_key) != own_key:
+            raise JournalFormatError(
+                f"{self.path}: this journal was signed by another key ({meta['public_key'][:16]}...); "
+                "start a new journal file after re-keying a unit")
+        if int(meta.get("format", schema.FORMAT_VERSION)) != schema.FORMAT_VERSION:
+            raise JournalFormatError(f"{self.path}: journal format {meta['format']}, expected {schema.FORMAT_VERSION}")
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(schema.FORMAT_VERSION),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (own_key,))
+            if unit:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('unit', ?)", (unit,))
+        last = db.execute("SELECT seq, wall_us, mono_us, boot_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        # Clock-offset baseline: only meaningful against a record from this same boot.
+        self._offset_us = last[1] - last[2] if last and last[3] == self._boot_id else None
+        cp = db.execute("SELECT MAX(seq) FROM checkpoints").fetchone()[0]
+        self._checkpoint_seq = cp or 0
+        self._checkpoint_mono = self._mono_ns()
+
+    # -- appending ---------------------------------------------------------
+
+    def append(self, kind: str, call_id: str | None = None, **fields) -> Record:
+        """Validate, chain, write durably; returns the record once it is on disk.
+
+        Raises JournalFieldError (a ValueError) for a kind or field that does
+        not match kinds.KINDS; nothing is written then.
+        """
+        check_record(kind, call_id, fields)
+        db = self._open_db()
+        wall_us, mono_us = self._wall_ns() // 1000, self._mono_ns() // 1000
+        offset = wall_us - mono_us
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            seq, prev = self._tail(db)
+            if self._offset_us is not None and abs(offset - self._offset_us) >= self._step_us:
+                step = self._insert(db, seq + 1, prev, wall_us, mono_us, "clock_step", None,
+                                    {"step_us": offset - self._offset_us})
+                seq, prev = step.seq, step.hash
+            record = self._insert(db, seq + 1, prev, wall_us, mono_us, kind, call_id, fields)
+            signed = self._checkpoint_if_due(db, record.seq, record.hash, wall_us)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._offset_us = offset
+        self._signed(signed)
+        return record
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the tail now (if anything is unsigned); returns the checkpoint written."""
+        db = self._open_db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            seq, last_hash = self._tail(db)
+            cp = self._write_checkpoint(db, seq, last_hash, self._wall_ns() // 1000) if seq > self._checkpoint_seq else None
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._signed(cp)
+        return cp
+
+    def get_timer(self) -> float | None:
+        """Monotonic deadline (seconds, as loop.time()) for the next time-based checkpoint, or None."""
+        db = self._open_db()
+        seq = db.execute("SELECT MAX(seq) FROM records").fetchone()[0] or 0
+        if seq <= self._checkpoint_seq:
+            return None
+        return (self._checkpoint_mono + self._seconds_ns) / 1e9
+
+    def handle_timer(self) -> Checkpoint | None:
+        """Call at get_timer(): signs the tail if it is due."""
+        if self._mono_ns() - self._checkpoint_mono >= self._seconds_ns:
+            return self.checkpoint()
+        return None
+
+    def close(self) -> None:
+        """Sign the tail and close the file. Idempotent."""
+        if self._db is None:
+            return
+        try:
+            self.checkpoint()
+        finally:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------
+
+    def records(self, call_id: str | None = None) -> list[Record]:
+        """All records, or one call's, in sequence order."""
+        db = self._open_db()
+        if call_id is None:
+            rows = db.execute(schema.SELECT_RECORDS + " ORDER BY seq")
+        else:
+            rows = db.execute(schema.SELECT_RECORDS + " WHERE call_id = ? ORDER BY seq", (call_id,))
+        return [schema.record_from_row(row) for row in rows]
+
+    @property
+    def last_seq(self) -> int:
+        return self._tail(self._open_db())[0]
+
+    # -- internals ---------------------------------------------------------
+
+    def _open_db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise JournalFormatError(f"{self.path}: the journal is closed")
+        return self._db
+
+    @staticmethod
+    def _tail(db: sqlite3.Connection) -> tuple[int, str]:
+        row = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, canonical.GENESIS_HASH)
+
+    def _insert(self, db, seq, prev, wall_us, mono_us, kind, call_id, fields) -> Record:
+        body = {"seq": seq, "wall_us": wall_us, "mono_us": mono_us, "boot_id": self._boot_id,
+                "kind": kind, "call_id": call_id, "fields": fields, "prev_hash": prev}
+        record = Record(**body, hash=canonical.record_hash(body))
+        db.execute(schema.INSERT_RECORD, (seq, wall_us, mono_us, self._boot_id, kind, call_id,
+                                          canonical.encode(fields).decode("utf-8"), prev, record.hash))
+        return record
+
+    def _checkpoint_if_due(self, db, seq: int, record_hash: str, wall_us: int) -> Checkpoint | None:
+        due = (seq - self._checkpoint_seq >= self._every
+               or self._mono_ns() - self._checkpoint_mono >= self._seconds_ns)
+        return self._write_checkpoint(db, seq, record_hash, wall_us) if due else None
+
+    def _write_checkpoint(self, db, seq: int, record_hash: str, wall_us: int) -> Checkpoint:
+        message = canonical.checkpoint_message(seq, record_hash, wall_us)
+        cp = Checkpoint(seq, record_hash, wall_us, self._key.sign(message).hex())
+        db.execute(schema.INSERT_CHECKPOINT, (cp.seq, cp.hash, cp.wall_us, cp.signature))
+        return cp
+
+    def _signed(self, cp: Checkpoint | None) -> None:
+        """After a commit that wrote `cp`: restart the checkpoint counters."""
+        if cp is not None:
+            self._checkpoint_seq = cp.seq
+            self._checkpoint_mono = self._mono_ns()
