@@ -67,15 +67,15 @@ class Unit:
         else:
             self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch)
 
-    def send(self, channel: int, payload: bytes) -> None:
-        self.endpoint.send(channel, payload)
+    def send(self, channel: int, payload: bytes, via=None) -> None:
+        self.endpoint.send(channel, payload, via)
 
-    async def echo_test(self, payload: bytes, timeout: float) -> float | None:
-        """An authenticated round trip to the peer; its RTT in seconds, or None on timeout."""
+    async def echo_test(self, payload: bytes, timeout: float, via=None) -> float | None:
+        """An authenticated round trip to the peer (over endpoint `via` if given); RTT in seconds or None."""
         echo_id, data = self.echo.request(payload, self.now())
         waiter = self.loop.create_future()
         self._echo_waiters[echo_id] = waiter
-        self.send(CHANNEL_TEST, data)
+        self.send(CHANNEL_TEST, data, via)
         try:
             return await asyncio.wait_for(waiter, timeout)
         except asyncio.TimeoutError:

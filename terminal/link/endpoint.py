@@ -49,8 +49,8 @@ class LinkEndpoint(asyncio.DatagramProtocol):
         self.session.stats["socket_errors"] += 1
         log.debug("socket error: %s", exc)
 
-    def send(self, channel: int, payload: bytes) -> None:
-        self.session.send(channel, payload, self.loop.time())
+    def send(self, channel: int, payload: bytes, via=None) -> None:
+        self.session.send(channel, payload, self.loop.time(), via)
         self._pump()
 
     def close(self) -> None:

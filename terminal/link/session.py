@@ -158,7 +158,8 @@ class LinkSession:
         self._started = now
         self._initiate(now)
 
-    def send(self, channel: int, payload: bytes, now: float) -> None:
+    def send(self, channel: int, payload: bytes, now: float, via: Addr | None = None) -> None:
+        """Seal and queue `payload`; `via` forces one path (a link test of a backup endpoint)."""
         plaintext = inner.encode(channel, payload)
         keypair = self._sending_keypair(now)
         if keypair is None:
@@ -169,7 +170,7 @@ class LinkSession:
             if self.pending is None:
                 self._initiate(now)
             return
-        self._seal(keypair, plaintext, now)
+        self._seal(keypair, plaintext, now, via)
 
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
         self.stats["datagrams_received"] += 1
@@ -337,13 +338,13 @@ class LinkSession:
             return
         self._events.append(DataReceived(channel, payload, now))
 
-    def _seal(self, keypair: Keypair, plaintext: bytes, now: float) -> None:
+    def _seal(self, keypair: Keypair, plaintext: bytes, now: float, via: Addr | None = None) -> None:
         counter = keypair.send_counter
         keypair.send_counter += 1
         packet = Transport(keypair.remote_index, counter, keypair.send.encrypt_with_nonce(counter, b"", plaintext))
         self._last_sent = now
         self.stats["packets_sent"] += 1
-        self._out.append((bytes(packet), self.destination))
+        self._out.append((bytes(packet), via or self.destination))
 
     # ----- bookkeeping -----------------------------------------------------------
 

@@ -267,3 +267,14 @@ def test_garbage_gets_no_reply(up):
         b.receive_datagram(junk, ("203.0.113.5", 9), 2.0)
     assert b.datagrams_to_send(2.0) == []
     assert b.rejected == 6
+
+
+def test_send_via_forces_one_path(keys):
+    backup_b = ("198.51.100.99", 4870)
+    a, b, net = make_pair(*keys, a_endpoints=[B_ADDR, backup_b])
+    net.attach(backup_b, b)
+    a.start(0.0)
+    net.advance(1.0)
+    a.send(CHANNEL_TEST, b"probe", 1.0, via=backup_b)
+    (packet, dst), = a.datagrams_to_send(1.0)
+    assert dst == backup_b and a.destination == B_ADDR
