@@ -1,0 +1,1 @@
+"""Reliable text messages: precedence, receipts, a durable outbox and inbox."""

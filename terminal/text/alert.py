@@ -1,0 +1,61 @@
+"""When to light the message LED and when to ring a short burst (sans-I/O).
+
+The LED is on while anything is unread. An unread urgent message (FLASH or
+IMMEDIATE) rings a burst when it arrives and again every `intervals[p]`
+seconds until a person acknowledges it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+from terminal.text.events import MessageLed, RingerBurst
+from terminal.text.precedence import Precedence
+
+DEFAULT_INTERVALS = {Precedence.FLASH: 60.0, Precedence.IMMEDIATE: 300.0}
+DEFAULT_BURST = 1.5
+
+
+class AlertPolicy:
+    def __init__(self, intervals: Mapping[Precedence, float] = DEFAULT_INTERVALS,
+                 burst_seconds: float = DEFAULT_BURST) -> None:
+        for precedence, seconds in intervals.items():
+            if not precedence.urgent:
+                raise ValueError(f"{precedence.name} messages do not re-alert; only FLASH and IMMEDIATE")
+            if seconds <= 0:
+                raise ValueError(f"re-alert interval for {precedence.name} must be positive, not {seconds}")
+        self.intervals = dict(intervals)
+        self.burst_seconds = burst_seconds
+        self.led: bool | None = None
+        self._due: dict[str, tuple[float, Precedence]] = {}
+        self._actions: deque[MessageLed | RingerBurst] = deque()
+
+    def update(self, unread: Iterable[tuple[str, Precedence]], now: float) -> None:
+        """Call with every unread message whenever that set may have changed."""
+        unread = dict(unread)
+        if bool(unread) != self.led:
+            self.led = bool(unread)
+            self._actions.append(MessageLed(self.led, now))
+        for id in set(self._due) - set(unread):
+            del self._due[id]
+        fresh = [(id, p) for id, p in unread.items() if p in self.intervals and id not in self._due]
+        for id, precedence in fresh:
+            self._due[id] = (now, precedence)
+        self.handle_timer(now)
+
+    def get_timer(self) -> float | None:
+        return min((at for at, _ in self._due.values()), default=None)
+
+    def handle_timer(self, now: float) -> None:
+        """Ring once for everything due (for the most urgent), and schedule the next ring."""
+        due = sorted((p, id) for id, (at, p) in self._due.items() if at <= now)
+        if not due:
+            return
+        precedence, id = due[0]
+        self._actions.append(RingerBurst(id, precedence, self.burst_seconds, now))
+        for p, id in due:
+            self._due[id] = (now + self.intervals[p], p)
+
+    def next_action(self) -> MessageLed | RingerBurst | None:
+        return self._actions.popleft() if self._actions else None

@@ -1,0 +1,148 @@
+"""The text service the daemon wires in: a channel core kept in step with its store.
+
+Call `start(now)` once, then feed link events and payloads in; after every
+call, send `payloads_to_send(now)` on CHANNEL_TEXT, drain `next_event()`, and
+re-arm one timer at `get_timer()`. Pass wall-clock seconds as `now` (times are
+stored and shown). Every effect of a call is committed to SQLite before its
+payloads are handed out, so no receipt is ever sent for something not on disk.
+If the store fails, the call raises StoreError, its payloads are discarded and
+the channel is rebuilt from the store: the peer's retransmissions recover.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import deque
+from collections.abc import Mapping
+
+from terminal.text.alert import DEFAULT_BURST, DEFAULT_INTERVALS, AlertPolicy
+from terminal.text.channel import TextChannel
+from terminal.text.constants import INITIAL_RTO, MAX_RTO, SEND_WINDOW
+from terminal.text.errors import StoreError
+from terminal.text.events import Event, MessageAcknowledged, MessageQueued, MessageReceived
+from terminal.text.precedence import Precedence
+from terminal.text.store import MessageStore, Record
+from terminal.text.validate import check_text
+
+
+class TextService:
+    def __init__(self, store_path: str | os.PathLike, *,
+                 alert_intervals: Mapping[Precedence, float] = DEFAULT_INTERVALS,
+                 burst_seconds: float = DEFAULT_BURST, window: int = SEND_WINDOW,
+                 initial_rto: float = INITIAL_RTO, max_rto: float = MAX_RTO,
+                 store_timeout: float = 2.0) -> None:
+        self.store = MessageStore(store_path, timeout=store_timeout)
+        self.alert = AlertPolicy(alert_intervals, burst_seconds)
+        self._channel_args = dict(window=window, initial_rto=initial_rto, max_rto=max_rto)
+        self._events: deque[Event] = deque()
+        self.reachable_since: float | None = None
+        self._stale = False
+        self.channel = self._load()
+
+    def _load(self) -> TextChannel:
+        snap = self.store.snapshot()
+        channel = TextChannel(snap.stream, next_seq=snap.next_seq, **self._channel_args)
+        for id, precedence, text, created, seq in snap.outgoing:
+            channel.restore_outgoing(id, precedence, text, created, seq)
+        for stream, next_seq, held in snap.incoming:
+            channel.restore_incoming(stream, next_seq, held)
+        for id, at in snap.receipts:
+            channel.restore_receipt(id, at)
+        return channel
+
+    def start(self, now: float) -> None:
+        """Call once after construction: lights the LED and rings for what is still unread."""
+        self._update_alert(now)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- the person's side --------------------------------------------------------
+
+    def send(self, text: str | bytes, precedence: str | Precedence, now: float) -> str:
+        """Queue a message; returns its id once it is on disk. Refuses bad input (TextRefused)."""
+        text = check_text(text)
+        precedence = Precedence.parse(precedence)
+        id = uuid.uuid4().hex
+        self.store.enqueue(id, precedence, text, now)
+        self._events.append(MessageQueued(id, precedence, now))
+        self._step(lambda: self.channel.queue(bytes.fromhex(id), precedence, text, now, now), now)
+        return id
+
+    def ack(self, id: str, now: float) -> str:
+        """A person read received message `id` (or a unique prefix of it); returns the full id."""
+        full_id, changed = self.store.acknowledge(id, now)
+        if changed:
+            self._events.append(MessageAcknowledged(full_id, now))
+            self._step(lambda: self.channel.send_read_receipt(bytes.fromhex(full_id), now, now), now)
+            self._update_alert(now)
+        return full_id
+
+    def list(self) -> list[Record]:
+        return self.store.list()
+
+    # --- the link's side ----------------------------------------------------------
+
+    def on_payload(self, payload: bytes, now: float) -> None:
+        """A payload that arrived on CHANNEL_TEXT."""
+        self._step(lambda: self.channel.receive(payload, now), now)
+
+    def on_peer_reachable(self, now: float) -> None:
+        self.reachable_since = now
+        self._step(lambda: self.channel.peer_reachable(now), now)
+
+    def on_peer_unreachable(self, now: float) -> None:
+        self.reachable_since = None
+        self.channel.peer_unreachable(now)
+
+    def payloads_to_send(self, now: float) -> list[bytes]:
+        return self.channel.payloads_to_send(now)
+
+    def get_timer(self) -> float | None:
+        timers = [t for t in (self.channel.get_timer(), self.alert.get_timer()) if t is not None]
+        return min(timers, default=None)
+
+    def handle_timer(self, now: float) -> None:
+        self.alert.handle_timer(now)
+        self._drain_alert()
+        self._step(lambda: self.channel.handle_timer(now), now)
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.channel.dropped.values())
+
+    # --- keeping channel and store in step --------------------------------------------
+
+    def _step(self, call, now: float) -> None:
+        if self._stale:
+            self._stale = False
+            self.channel = self._load()
+            if self.reachable_since is not None:
+                self._step(lambda: self.channel.peer_reachable(now), now)
+        call()
+        effects = []
+        while (effect := self.channel.next_effect()) is not None:
+            effects.append(effect)
+        if not effects:
+            return
+        try:
+            events = self.store.apply(effects)
+        except StoreError:
+            self.channel.payloads_to_send(now)          # no receipt for what is not on disk
+            self._stale = True                          # rebuild from the store on the next call
+            raise
+        self._events.extend(events)
+        if any(isinstance(e, MessageReceived) for e in events):
+            self._update_alert(now)
+
+    def _update_alert(self, now: float) -> None:
+        self.alert.update(self.store.unread(), now)
+        self._drain_alert()
+
+    def _drain_alert(self) -> None:
+        while (action := self.alert.next_action()) is not None:
+            self._events.append(action)

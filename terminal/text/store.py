@@ -1,0 +1,248 @@
+"""Outbox and inbox in one SQLite file on disk: the durable truth behind the channel.
+
+Pragmas, and why:
+- journal_mode=WAL: a commit is one append to the write-ahead log, atomic
+  across power loss, and a reader (the console's `msg list`) never blocks the
+  writer that is storing an incoming message.
+- synchronous=FULL: the WAL is fsynced at every commit. With NORMAL a power
+  cut can roll back the last commits, and we would have sent a delivery
+  receipt for a message that is no longer on disk. Commits are few (one per
+  batch of channel effects), so the cost is small.
+- busy_timeout: wait briefly for another writer, then report "locked" clearly.
+
+A locked or damaged database raises StoreError and changes nothing: every
+write is one transaction, rolled back on any error, and the file is never
+replaced or repaired behind the operator's back.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from terminal.text.effects import Effect, ReceiptConfirmed, Released, Stored
+from terminal.text.errors import StoreError, UnknownMessage
+from terminal.text.events import (Event, MessageDelivered, MessageRead, MessageReceived,
+                                  MessageSent)
+from terminal.text.precedence import Precedence
+from terminal.text.wire import STREAM_LEN
+
+SCHEMA_VERSION = 1
+MIN_ID_PREFIX = 6
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY, precedence INTEGER NOT NULL, text TEXT NOT NULL, created REAL NOT NULL,
+    seq INTEGER UNIQUE,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'read')),
+    sent_at REAL, delivered_at REAL, read_at REAL);
+CREATE TABLE IF NOT EXISTS inbox (
+    id TEXT PRIMARY KEY, stream BLOB NOT NULL, seq INTEGER NOT NULL,
+    precedence INTEGER NOT NULL, text TEXT NOT NULL, created REAL NOT NULL,
+    received_at REAL NOT NULL, read_at REAL, receipt_confirmed INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (stream, seq));
+CREATE TABLE IF NOT EXISTS streams (stream BLOB PRIMARY KEY, next_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS held (stream BLOB NOT NULL, seq INTEGER NOT NULL,
+                                 PRIMARY KEY (stream, seq));
+"""
+_VISIBLE = "inbox.seq < (SELECT next_seq FROM streams WHERE streams.stream = inbox.stream)"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One message as the reader sees it. `direction` is 'out' or 'in'.
+
+    Outgoing states: queued, sent, delivered, read. Incoming: received, read.
+    """
+    id: str
+    direction: str
+    precedence: Precedence
+    text: str
+    created: float
+    state: str
+    sent_at: float | None = None
+    delivered_at: float | None = None
+    read_at: float | None = None
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "precedence": self.precedence.name.lower()}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a channel needs to carry on after a restart."""
+    stream: bytes
+    next_seq: int
+    outgoing: list[tuple[bytes, Precedence, str, float, int | None]]
+    incoming: list[tuple[bytes, int, set[int]]]
+    receipts: list[tuple[bytes, float]]
+
+
+class MessageStore:
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 2.0) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open message store {self.path}: {e}") from e
+        try:
+            with self._translate("open"):
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+                with self._transaction("create the schema"):
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('stream', ?)",
+                                     (os.urandom(STREAM_LEN),))
+                version = self._meta("schema")
+                if version != SCHEMA_VERSION:
+                    raise sqlite3.DatabaseError(f"schema version {version}, this build reads {SCHEMA_VERSION}")
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- transactions and errors ----------------------------------------------
+
+    @contextmanager
+    def _translate(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise StoreError(f"message store {self.path} is locked by another process; "
+                                 f"could not {doing}, nothing was changed") from e
+            raise StoreError(f"message store {self.path}: could not {doing}: {e}") from e
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"message store {self.path} is damaged ({e}); could not {doing}, "
+                             "nothing was changed; keep the file for inspection") from e
+
+    @contextmanager
+    def _transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._translate(doing):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _meta(self, key: str):
+        return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    # --- reading ----------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        with self._translate("read the outbox"):
+            db = self._db
+            stream = self._meta("stream")
+            (top,) = db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
+            outgoing = [(bytes.fromhex(i), Precedence(p), t, c, s) for i, p, t, c, s in db.execute(
+                "SELECT id, precedence, text, created, seq FROM outbox "
+                "WHERE state IN ('queued', 'sent') ORDER BY created")]
+            incoming = [(s, n, {h for (h,) in db.execute(
+                "SELECT seq FROM held WHERE stream = ?", (s,))})
+                for s, n in db.execute("SELECT stream, next_seq FROM streams")]
+            receipts = [(bytes.fromhex(i), r) for i, r in db.execute(
+                "SELECT id, read_at FROM inbox WHERE read_at IS NOT NULL AND NOT receipt_confirmed")]
+        return Snapshot(stream, top + 1, outgoing, incoming, receipts)
+
+    def list(self) -> list[Record]:
+        """Every message, both directions, oldest first."""
+        with self._translate("list messages"):
+            out = [Record(i, "out", Precedence(p), t, c, s, sa, da, ra) for i, p, t, c, s, sa, da, ra in
+                   self._db.execute("SELECT id, precedence, text, created, state, sent_at, "
+                                    "delivered_at, read_at FROM outbox")]
+            inn = [Record(i, "in", Precedence(p), t, c, "read" if ra is not None else "received",
+                          None, rcv, ra) for i, p, t, c, rcv, ra in
+                   self._db.execute("SELECT id, precedence, text, created, received_at, read_at "
+                                    f"FROM inbox WHERE {_VISIBLE}")]
+        return sorted(out + inn, key=lambda r: (r.created, r.direction))
+
+    def unread(self) -> list[tuple[str, Precedence]]:
+        """Received messages no person has acknowledged yet."""
+        with self._translate("list unread messages"):
+            return [(i, Precedence(p)) for i, p in self._db.execute(
+                f"SELECT id, precedence FROM inbox WHERE read_at IS NULL AND {_VISIBLE} "
+                "ORDER BY received_at")]
+
+    # --- writing ----------------------------------------------------------------
+
+    def enqueue(self, id: str, precedence: Precedence, text: str, created: float) -> None:
+        with self._transaction("queue the message") as db:
+            db.execute("INSERT INTO outbox (id, precedence, text, created, state) "
+                       "VALUES (?, ?, ?, ?, 'queued')", (id, int(precedence), text, created))
+
+    def acknowledge(self, id: str, at: float) -> tuple[str, bool]:
+        """A person read inbox message `id` (or a unique prefix): (full id, newly read?)."""
+        with self._transaction("acknowledge the message") as db:
+            full_id = self._resolve(id)
+            changed = db.execute("UPDATE inbox SET read_at = ? WHERE id = ? AND read_at IS NULL",
+                                 (at, full_id)).rowcount
+        return full_id, bool(changed)
+
+    def _resolve(self, id: str) -> str:
+        key = id.strip().lower()
+        if len(key) < MIN_ID_PREFIX:
+            raise UnknownMessage(f"message id {id!r} is too short; give at least {MIN_ID_PREFIX} hex digits")
+        rows = self._db.execute(f"SELECT id FROM inbox WHERE substr(id, 1, ?) = ? AND {_VISIBLE}",
+                                (len(key), key)).fetchall()
+        if len(rows) != 1:
+            what = "no received message" if not rows else f"{len(rows)} received messages"
+            raise UnknownMessage(f"{what} with id {id!r}")
+        return rows[0][0]
+
+    def apply(self, effects: Iterable[Effect]) -> list[Event]:
+        """Store a batch of channel effects in one transaction; return what newly happened."""
+        events: list[Event] = []
+        with self._transaction("store message state") as db:
+            for effect in effects:
+                events.extend(self._apply(db, effect))
+        return events
+
+    def _apply(self, db: sqlite3.Connection, effect: Effect) -> list[Event]:
+        if isinstance(effect, MessageSent):
+            db.execute("UPDATE outbox SET state = 'sent', seq = ?, sent_at = ? "
+                       "WHERE id = ? AND state = 'queued'", (effect.seq, effect.at, effect.id))
+            return [effect]
+        if isinstance(effect, MessageDelivered):
+            changed = db.execute("UPDATE outbox SET state = 'delivered', delivered_at = ? "
+                                 "WHERE id = ? AND state = 'sent'", (effect.at, effect.id)).rowcount
+            return [effect] if changed else []
+        if isinstance(effect, MessageRead):
+            changed = db.execute("UPDATE outbox SET state = 'read', read_at = ?, "
+                                 "delivered_at = coalesce(delivered_at, ?) "
+                                 "WHERE id = ? AND state IN ('sent', 'delivered')",
+                                 (effect.read_at, effect.at, effect.id)).rowcount
+            return [effect] if changed else []
+        if isinstance(effect, Stored):
+            db.execute("INSERT OR IGNORE INTO streams VALUES (?, 1)", (effect.stream,))
+            db.execute("INSERT OR IGNORE INTO held VALUES (?, ?)", (effect.stream, effect.seq))
+            db.execute("INSERT OR IGNORE INTO inbox (id, stream, seq, precedence, text, created, "
+                       "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (effect.id, effect.stream, effect.seq, int(effect.precedence), effect.text,
+                        effect.created, effect.at))
+            return []
+        if isinstance(effect, Released):
+            db.execute("UPDATE streams SET next_seq = ? WHERE stream = ?", (effect.next_seq, effect.stream))
+            db.execute("DELETE FROM held WHERE stream = ? AND seq < ?", (effect.stream, effect.next_seq))
+            return [MessageReceived(i, Precedence(p), t, c, effect.at) for i, p, t, c in db.execute(
+                "SELECT id, precedence, text, created FROM inbox "
+                "WHERE stream = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                (effect.stream, effect.first, effect.next_seq))]
+        if isinstance(effect, ReceiptConfirmed):
+            db.execute("UPDATE inbox SET receipt_confirmed = 1 WHERE id = ?", (effect.id,))
+            return []
+        raise TypeError(f"not a text-channel effect: {effect!r}")
