@@ -1,0 +1,28 @@
+"""Protocol numbers in one place."""
+
+PROTOCOL_VERSION = 1
+
+# Largest message (header + JSON body) before framing. A journal chunk is
+# base64 inside JSON, so JOURNAL_CHUNK raw bytes must fit with room to spare.
+MAX_MESSAGE = 8192
+JOURNAL_CHUNK = 4096
+
+# Frame = COBS(length u16 | message | CRC-32 u32) + 0x00.
+FRAME_OVERHEAD = 6
+DELIMITER = b"\x00"
+
+# Physical presence: the provisioning button pressed within this many seconds.
+PRESENCE_WINDOW = 60.0
+
+# Host waits this long for each response (a self-test resets it per result).
+RESPONSE_TIMEOUT = 5.0
+
+# USB identity of the unit's CDC-ACM gadget: pid.codes test VID/PID (see udev/README.md).
+USB_VENDOR_ID = 0x1209
+USB_PRODUCT_ID = 0x0001
+USB_MANUFACTURER = "Hotline"
+USB_PRODUCT = "Hotline terminal"
+
+# The journal's SQLite file inside [unit] data_dir, and the snapshot served to the host.
+JOURNAL_FILE = "journal.sqlite"
+JOURNAL_SNAPSHOT_FILE = "journal-snapshot.sqlite"

@@ -1,0 +1,93 @@
+"""The unit side on the USB gadget's serial port (/dev/ttyGS0, or any tty path).
+
+Reads bytes into the pure Decoder, hands each item to the Provisioner with
+the clock's value, writes the responses. A host that unplugs, or a port that
+vanishes, closes the port; the service reopens it and starts a fresh decoder.
+
+    python -m terminal.provisioning.service --config /etc/hotline/hotline.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from typing import Callable
+
+import serial
+
+from terminal.provisioning.framing import Decoder, encode_frame
+from terminal.provisioning.handlers import Provisioner
+from terminal.provisioning.presence import Presence, watch_button
+
+log = logging.getLogger(__name__)
+
+GADGET_PORT = "/dev/ttyGS0"
+
+
+class SerialService:
+    def __init__(
+        self,
+        port: str,
+        provisioner: Provisioner,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        reopen_delay: float = 1.0,
+        poll: float = 0.05,
+    ):
+        self.port = port
+        self.provisioner = provisioner
+        self.clock = clock
+        self.reopen_delay = reopen_delay
+        self.poll = poll
+        self.connected = threading.Event()
+
+    def serve(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set, reopening the port after every disconnect."""
+        while not stop.is_set():
+            try:
+                with serial.Serial(self.port, timeout=self.poll) as port:
+                    log.info("provisioning port %s open", self.port)
+                    self.connected.set()
+                    self._pump(port, stop)
+            except (serial.SerialException, OSError) as exc:
+                log.info("provisioning port %s: %s; reopening", self.port, exc)
+            finally:
+                self.connected.clear()
+            stop.wait(self.reopen_delay)
+
+    def _pump(self, port: serial.Serial, stop: threading.Event) -> None:
+        decoder = Decoder()
+        while not stop.is_set():
+            data = port.read(max(1, port.in_waiting))
+            for item in decoder.feed(data):
+                for response in self.provisioner.handle(item, self.clock()):
+                    port.write(encode_frame(bytes(response)))
+
+
+def main(argv=None) -> int:
+    from gpiozero import Button
+
+    parser = argparse.ArgumentParser(prog="hotline-provisioning", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="the unit's hotline.toml")
+    parser.add_argument("--port", default=GADGET_PORT, help=f"serial port (default {GADGET_PORT})")
+    parser.add_argument("--button", default="GPIO26", help="provisioning button pin, gpiozero name (default GPIO26)")
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    presence = Presence()
+    button = Button(options.button, bounce_time=0.05)
+    watch_button(button, presence, time.monotonic)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        SerialService(options.port, Provisioner(options.config, presence)).serve(stop)
+    finally:
+        button.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

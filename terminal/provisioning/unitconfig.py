@@ -1,0 +1,42 @@
+"""The unit's config file as the provisioning commands read and rewrite it.
+
+Validation is `terminal.config.validate`, the daemon's own. A unit not yet
+paired has no [peer] section, so its config is checked against the schema
+without [peer]; once a peer is installed, against the whole schema.
+Rewrites are atomic (0600: the file may hold the pre-shared key); comments in
+the file are not kept.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+
+import tomli_w
+
+from terminal.config import SCHEMA, validate
+from terminal.errors import ConfigError
+from terminal.keys import atomic_write
+
+
+def schema_for(raw: dict) -> dict:
+    return SCHEMA if "peer" in raw else {name: fields for name, fields in SCHEMA.items() if name != "peer"}
+
+
+def read_config(path: Path) -> tuple[dict, SimpleNamespace]:
+    """The raw TOML tables (to edit) and the validated namespaces (to use)."""
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return raw, validate(raw, str(path), path.parent.resolve(), schema_for(raw))
+
+
+def write_config(path: Path, raw: dict) -> SimpleNamespace:
+    """Validate `raw` as the daemon would, then replace the file atomically."""
+    config = validate(raw, str(path), path.parent.resolve(), schema_for(raw))
+    atomic_write(path, tomli_w.dumps(raw).encode("utf-8"), mode=0o600)
+    return config
