@@ -1,0 +1,47 @@
+"""SIGKILL in the middle of bursts of appends never loses a returned record nor breaks the chain."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from terminal.journal import load_sqlite, verify
+from terminal.journal.store import public_key_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUNDS = 6
+
+
+def test_sigkill_during_bursts_keeps_every_returned_record(tmp_path):
+    key = Ed25519PrivateKey.generate()
+    key_hex = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption()).hex()
+    path = tmp_path / "journal.db"
+    rng = random.Random(20261123)
+    reported: list[int] = []
+    for round_ in range(ROUNDS):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.journal.appender", str(path), key_hex, f"{round_}"],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        kill_after = rng.randint(5, 120)
+        for _ in range(kill_after):
+            line = child.stdout.readline()
+            assert line, f"appender exited early in round {round_} (rc {child.poll()})"
+            reported.append(int(line))
+        os.kill(child.pid, signal.SIGKILL)
+        reported += [int(line) for line in child.stdout.read().split()]  # returned before the kill
+        child.stdout.close()
+        assert child.wait() == -signal.SIGKILL
+
+        data = load_sqlite(path)
+        verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+        assert verdict.ok, [str(p) for p in verdict.problems]
+        held = {r.seq for r in data.records}
+        assert set(reported) <= held, f"round {round_}: lost {sorted(set(reported) - held)}"
+        assert reported == sorted(reported) and len(set(reported)) == len(reported)
+    assert verdict.records >= len(reported) >= ROUNDS * 5

@@ -1,0 +1,131 @@
+"""The writer on a real SQLite file: chaining, reopening, checkpoint timing, clock steps."""
+
+import sqlite3
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from terminal.journal import Journal, JournalFieldError, JournalFormatError, load_sqlite, verify
+from terminal.journal.outcome import summarize_call
+from terminal.journal.store import public_key_bytes
+from tests.journal.helpers import FakeClock, call, open_journal
+
+
+@pytest.fixture
+def key():
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def test_records_chain_and_come_back_in_order(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock) as j:
+        a = j.append("boot", version="1")
+        b = j.append("link_up")
+    assert (a.seq, b.seq, b.prev_hash) == (1, 2, a.hash)
+    assert load_sqlite(tmp_path / "j.db").records == [a, b]
+
+
+def test_wal_mode_is_set_on_the_file(tmp_path, key, clock):
+    open_journal(tmp_path / "j.db", key, clock).close()
+    assert sqlite3.connect(tmp_path / "j.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_continues_the_chain_past_the_last_checkpoint(tmp_path, key, clock):
+    path = tmp_path / "j.db"
+    j = open_journal(path, key, clock, checkpoint_every=10)
+    for _ in range(3):
+        j.append("link_up")
+    del j  # dropped without close(), as a crash leaves it: nothing signed yet
+    with open_journal(path, key, clock, checkpoint_every=10) as j2:
+        rec = j2.append("link_down", reason="test")
+    assert rec.seq == 4
+    data = load_sqlite(path)
+    verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+    assert verdict.ok and verdict.last_checkpoint_seq == 4
+
+
+def test_checkpoint_every_n_records(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock, checkpoint_every=3, checkpoint_seconds=1e6) as j:
+        for _ in range(7):
+            j.append("link_up")
+    assert [c.seq for c in load_sqlite(tmp_path / "j.db").checkpoints] == [3, 6, 7]  # 7 by close()
+
+
+def test_checkpoint_after_m_seconds_through_the_timer(tmp_path, key, clock):
+    j = open_journal(tmp_path / "j.db", key, clock, checkpoint_every=1000, checkpoint_seconds=60)
+    assert j.get_timer() is None  # nothing unsigned
+    j.append("link_up")
+    assert j.get_timer() == pytest.approx(clock.mono / 1e9 + 60)
+    clock.advance(59)
+    assert j.handle_timer() is None
+    clock.advance(1)
+    cp = j.handle_timer()
+    assert cp is not None and cp.seq == 1 and j.get_timer() is None
+    j.close()
+    assert len(load_sqlite(tmp_path / "j.db").checkpoints) == 1  # close() had nothing new to sign
+
+
+def test_append_after_m_seconds_signs_itself(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock, checkpoint_every=1000, checkpoint_seconds=60) as j:
+        j.append("link_up")
+        clock.advance(61)
+        j.append("link_down")
+        assert [c.seq for c in load_sqlite(tmp_path / "j.db").checkpoints] == [2]
+
+
+def test_close_is_idempotent_and_refuses_later_appends(tmp_path, key, clock):
+    j = open_journal(tmp_path / "j.db", key, clock)
+    j.append("boot")
+    j.close()
+    j.close()
+    with pytest.raises(JournalFormatError, match="the journal is closed"):
+        j.append("boot")
+
+
+def test_clock_step_is_journalled_before_the_next_record(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock) as j:
+        j.append("link_up")
+        clock.advance(10)
+        clock.step_wall(-3600)
+        rec = j.append("link_down")
+    kinds = [(r.kind, r.fields) for r in load_sqlite(tmp_path / "j.db").records]
+    assert kinds == [("link_up", {}), ("clock_step", {"step_us": -3_600_000_000}), ("link_down", {})]
+    assert rec.seq == 3
+
+
+def test_small_drift_is_not_a_clock_step(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock) as j:
+        j.append("link_up")
+        clock.step_wall(1.5)
+        j.append("link_down")
+    assert [r.kind for r in load_sqlite(tmp_path / "j.db").records] == ["link_up", "link_down"]
+
+
+def test_bad_fields_write_nothing(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock) as j:
+        with pytest.raises(JournalFieldError):
+            j.append("answered", call_id="c1", time_to_answer_ms="soon")
+        assert j.last_seq == 0
+
+
+def test_a_journal_refuses_a_different_key(tmp_path, key, clock):
+    open_journal(tmp_path / "j.db", key, clock).close()
+    with pytest.raises(JournalFormatError, match="signed by another key"):
+        open_journal(tmp_path / "j.db", Ed25519PrivateKey.generate(), clock)
+
+
+def test_records_for_one_call_and_its_summary(tmp_path, key, clock):
+    with open_journal(tmp_path / "j.db", key, clock) as j:
+        call(j, clock, "a", answer_after=4.0, talk=30)
+        call(j, clock, "b", miss_after=60)
+        assert summarize_call(j.records("a")) == {
+            "outcome": "answered", "escalations": 0, "peer_seq": 4, "direction": "incoming",
+            "time_to_answer_ms": 4200, "duration_ms": 30_000, "who_hung_up": "peer"}
+        summary = summarize_call(j.records("b"))
+        assert summary == {"outcome": "missed", "escalations": 1, "peer_seq": 8, "direction": "incoming",
+                           "rang_for_ms": 60_200}
+        j.append("peer_call_outcome", call_id="b", **summary)  # the peer's copy is a valid record
