@@ -36,26 +36,26 @@ class SerialService:
         clock: Callable[[], float] = time.monotonic,
         reopen_delay: float = 1.0,
         poll: float = 0.05,
+        on_open: Callable[[], None] | None = None,
     ):
         self.port = port
         self.provisioner = provisioner
         self.clock = clock
         self.reopen_delay = reopen_delay
         self.poll = poll
-        self.connected = threading.Event()
+        self.on_open = on_open
 
     def serve(self, stop: threading.Event) -> None:
-        """Serve until `stop` is set, reopening the port after every disconnect."""
+        """Serve until `stop` is set, reopening the port after every disconnect; `on_open` after each open."""
         while not stop.is_set():
             try:
                 with serial.Serial(self.port, timeout=self.poll) as port:
                     log.info("provisioning port %s open", self.port)
-                    self.connected.set()
+                    if self.on_open:
+                        self.on_open()
                     self._pump(port, stop)
             except (serial.SerialException, OSError) as exc:
                 log.info("provisioning port %s: %s; reopening", self.port, exc)
-            finally:
-                self.connected.clear()
             stop.wait(self.reopen_delay)
 
     def _pump(self, port: serial.Serial, stop: threading.Event) -> None:

@@ -1,0 +1,176 @@
+"""Simulated units on real pseudo-terminals, for the provisioning and host tests.
+
+A `Cable` joins two ptys back to back: the unit's SerialService opens one end
+with pyserial, the host's Device the other, and the cable records every byte.
+A `SimUnit` is a unit directory (config, keys, data), a gpiozero Button on
+its own MockFactory, and the provisioning service running on the cable.
+`provision_pair` does a technician's whole job on two units and returns their
+config paths, so a test can go on to start a call with exactly those keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import threading
+import tty
+from pathlib import Path
+
+from gpiozero import Button
+from gpiozero.pins.mock import MockFactory
+
+from host import commands
+from host.device import Device, open_port
+from terminal.provisioning.handlers import Provisioner
+from terminal.provisioning.presence import Presence, watch_button
+from terminal.provisioning.selftest_hook import selftest_unavailable
+from terminal.provisioning.service import SerialService
+
+BUTTON_PIN = 26
+PAIRING_ID = "ministries-test"
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Cable:
+    """Two ptys relayed back to back; `unit_path` and `host_path` are real tty paths."""
+
+    def __init__(self):
+        self._unit_master, self._unit_slave = os.openpty()
+        self._host_master, self._host_slave = os.openpty()
+        for fd in (self._unit_slave, self._host_slave):
+            tty.setraw(fd)
+        self.unit_path = os.ttyname(self._unit_slave)
+        self.host_path = os.ttyname(self._host_slave)
+        self.to_unit = bytearray()
+        self.to_host = bytearray()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._relay, daemon=True)
+        self._thread.start()
+        self._cut = False
+
+    def _relay(self) -> None:
+        routes = {self._host_master: (self._unit_master, self.to_unit), self._unit_master: (self._host_master, self.to_host)}
+        while True:
+            ready, _, _ = select.select([*routes, self._wake_r], [], [])
+            if self._wake_r in ready:
+                return
+            for src in ready:
+                try:
+                    data = os.read(src, 4096)
+                except OSError:
+                    continue
+                dst, record = routes[src]
+                record += data
+                os.write(dst, data)
+
+    def inject_to_unit(self, data: bytes) -> None:
+        """Bytes on the line toward the unit, as if sent by a broken or hostile host."""
+        os.write(self._unit_master, data)
+
+    def cut(self) -> None:
+        """Pull the cable: the relay stops and both ends hang up."""
+        if self._cut:
+            return
+        self._cut = True
+        os.write(self._wake_w, b"x")
+        self._thread.join()
+        for fd in (self._unit_master, self._host_master, self._wake_r, self._wake_w):
+            os.close(fd)
+
+    def close(self) -> None:
+        self.cut()
+        for fd in (self._unit_slave, self._host_slave):
+            os.close(fd)
+
+
+class SimUnit:
+    def __init__(self, root: Path, unit_id: str, listen: str, clock: FakeClock, selftest=selftest_unavailable):
+        self.root = Path(root)
+        self.unit_id = unit_id
+        (self.root / "data").mkdir(parents=True)
+        self.config_path = self.root / "hotline.toml"
+        self.config_path.write_text(
+            f'[unit]\nid = "{unit_id}"\nkey_dir = "keys"\ndata_dir = "data"\n\n'
+            f'[link]\nlisten = "{listen}"\npairing_id = "{PAIRING_ID}"\n'
+        )
+        self.key_dir = self.root / "keys"
+        self.data_dir = self.root / "data"
+        self.clock = clock
+        self.factory = MockFactory()
+        self.button = Button(BUTTON_PIN, pin_factory=self.factory)
+        self.presence = Presence()
+        watch_button(self.button, self.presence, clock)
+        self.provisioner = Provisioner(self.config_path, self.presence, selftest=selftest)
+        self.cable = Cable()
+        self.opened: queue.Queue = queue.Queue()
+        self.service = SerialService(self.cable.unit_path, self.provisioner, clock=clock, reopen_delay=0.02,
+                                     poll=0.02, on_open=lambda: self.opened.put(True))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.service.serve, args=(self._stop,), daemon=True)
+        self._thread.start()
+        self.wait_open()
+
+    def wait_open(self) -> None:
+        self.opened.get(timeout=5)
+
+    def replug(self) -> None:
+        """Pull the cable and plug in a new one (a new pty path, as after re-enumeration)."""
+        self.cable.close()
+        self.cable = Cable()
+        self.service.port = self.cable.unit_path
+        self.wait_open()
+
+    def press(self) -> None:
+        """The technician presses the provisioning button (active low, pulled up)."""
+        pin = self.factory.pin(BUTTON_PIN)
+        pin.drive_low()
+        pin.drive_high()
+
+    def device(self, trace=None, timeout: float = 5.0) -> Device:
+        return Device(open_port(self.cable.host_path), trace=trace, timeout=timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def close(self) -> None:
+        self.stop()
+        self.cable.close()
+        self.button.close()
+        self.factory.close()
+
+
+def provision_pair(unit_a: SimUnit, unit_b: SimUnit, workdir: Path, psk: str | None = None) -> tuple[Path, Path]:
+    """Enrol both units, export their bundles, pair each with the other's; return the config paths."""
+    bundles = {}
+    for unit in (unit_a, unit_b):
+        device = unit.device()
+        try:
+            unit.press()
+            commands.enrol(device)
+            bundle = commands.export(device)["bundle"]
+        finally:
+            device.close()
+        bundles[unit.unit_id] = workdir / f"{unit.unit_id}.bundle.json"
+        bundles[unit.unit_id].write_text(json.dumps(bundle))
+    for unit, other in ((unit_a, unit_b), (unit_b, unit_a)):
+        device = unit.device()
+        try:
+            unit.press()
+            doc, _ = commands.read_bundle(bundles[other.unit_id])
+            commands.pair(device, doc, psk)
+        finally:
+            device.close()
+    return unit_a.config_path, unit_b.config_path
