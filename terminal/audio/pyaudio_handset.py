@@ -1,0 +1,97 @@
+"""The handset through PyAudio (PortAudio over ALSA), paced by the caller's clock.
+
+On the desk unit the PCMs are a USB handset's; in tests and simulation they are
+ALSA ``file``-plugin PCMs (see ``alsaconf``), which are not paced, so capture
+hands out only the frames that ``FramePacer`` says have come due.
+"""
+
+import pyaudio
+
+from terminal.audio.errors import AudioError
+from terminal.audio.format import CHANNELS, SAMPLE_RATE, FrameFormat
+from terminal.audio.pacer import FramePacer
+
+
+def find_device(pa: pyaudio.PyAudio, name: str, *, capture: bool) -> int:
+    """Index of the PortAudio device called ``name`` that can capture (or play)."""
+    key = "maxInputChannels" if capture else "maxOutputChannels"
+    names = []
+    for index in range(pa.get_device_count()):
+        info = pa.get_device_info_by_index(index)
+        if info[key] >= CHANNELS:
+            names.append(info["name"])
+            if info["name"] == name:
+                return index
+    role = "capture" if capture else "playback"
+    raise AudioError(f"no ALSA {role} device named {name!r}; PortAudio sees {names or 'none'} "
+                     "(check the asoundrc and ALSA_CONFIG_PATH)")
+
+
+class PyAudioHandset:
+    """Microphone and earpiece of one handset: ``poll(now)`` captures, ``write`` plays."""
+
+    def __init__(self, capture_device: str | None, playback_device: str | None, frame_ms: int = 20):
+        self.format = FrameFormat(frame_ms)
+        self._pacer = FramePacer(self.format.seconds)
+        self._capture = self._playback = None
+        self._pa = pyaudio.PyAudio()
+        try:
+            if capture_device is not None:
+                self._capture = self._open(capture_device, capture=True)
+            if playback_device is not None:
+                self._playback = self._open(playback_device, capture=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, name: str, *, capture: bool):
+        index = find_device(self._pa, name, capture=capture)
+        device = {"input_device_index": index} if capture else {"output_device_index": index}
+        try:
+            return self._pa.open(format=pyaudio.paInt16, channels=CHANNELS, rate=SAMPLE_RATE,
+                                 input=capture, output=not capture, start=False,
+                                 frames_per_buffer=self.format.samples, **device)
+        except OSError as exc:
+            raise AudioError(f"cannot open ALSA device {name!r} at {SAMPLE_RATE} Hz mono int16: {exc}") from exc
+
+    def start(self, now: float) -> None:
+        """Start both streams; the first captured frame is due at ``now``."""
+        for stream in (self._capture, self._playback):
+            if stream is not None and stream.is_stopped():
+                stream.start_stream()
+        self._pacer.start(now)
+
+    def next_due(self) -> float | None:
+        """When the next captured frame is due (for the caller's timer)."""
+        return self._pacer.next_due()
+
+    def poll(self, now: float) -> list[bytes]:
+        """Captured frames that have come due by ``now``, oldest first."""
+        if self._capture is None:
+            return []
+        count = self._pacer.take_due(now)
+        return [self._capture.read(self.format.samples, exception_on_overflow=False) for _ in range(count)]
+
+    def write(self, frame: bytes) -> None:
+        """Play one frame on the earpiece."""
+        if self._playback is None:
+            raise AudioError("this handset was opened without a playback device")
+        self._playback.write(self.format.check(frame))
+
+    def close(self) -> None:
+        """Stop and close the streams and PortAudio; safe to call twice."""
+        for stream in (self._capture, self._playback):
+            if stream is not None:
+                if not stream.is_stopped():
+                    stream.stop_stream()
+                stream.close()
+        self._capture = self._playback = None
+        if self._pa is not None:
+            self._pa.terminate()
+            self._pa = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
