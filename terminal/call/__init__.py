@@ -1,0 +1,1 @@
+"""Ringdown call loop: state machine, control messages, cadences, escalation (sans-I/O)."""

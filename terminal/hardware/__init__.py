@@ -1,0 +1,1 @@
+"""Board profiles and the gpiozero devices built from them."""
