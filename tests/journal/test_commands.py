@@ -7,23 +7,16 @@ import io
 import json
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.journal import JournalFormatError, load, verify
 from terminal.journal.commands import register
 from terminal.journal.pubkey import parse_public_key
 from terminal.journal.store import public_key_bytes
-from tests.journal.helpers import FakeClock, call, open_journal, unlock
+from tests.journal.helpers import call, open_journal, unlock
 
 
 @pytest.fixture
-def key():
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def db(tmp_path, key):
-    clock = FakeClock()
+def db(tmp_path, key, clock):
     with open_journal(tmp_path / "j.db", key, clock, unit="desk-a") as j:
         j.append("boot", version="1")
         call(j, clock, "c1", answer_after=2.0)
@@ -98,3 +91,12 @@ def test_not_a_journal_is_a_clear_error(tmp_path):
     (tmp_path / "x.json").write_text("[1, 2]")
     with pytest.raises(JournalFormatError, match="not a journal export"):
         load(tmp_path / "x.json")
+
+
+def test_verify_with_the_units_key_dir(tmp_path, clock, capsys):
+    from terminal.keys import generate_keys
+    keys = generate_keys(tmp_path / "keys")
+    with open_journal(tmp_path / "unit.db", keys.signing, clock) as j:
+        j.append("provisioning", change="keys generated")
+    assert run("journal", "verify", "--db", str(tmp_path / "unit.db"), "--key-dir", str(tmp_path / "keys")) == 0
+    assert capsys.readouterr().out.startswith("intact: 1 records")

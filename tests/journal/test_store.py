@@ -5,20 +5,10 @@ import sqlite3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from terminal.journal import Journal, JournalFieldError, JournalFormatError, load_sqlite, verify
+from terminal.journal import JournalFieldError, JournalFormatError, load_sqlite, verify
 from terminal.journal.outcome import summarize_call
 from terminal.journal.store import public_key_bytes
-from tests.journal.helpers import FakeClock, call, open_journal
-
-
-@pytest.fixture
-def key():
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
+from tests.journal.helpers import call, open_journal
 
 
 def test_records_chain_and_come_back_in_order(tmp_path, key, clock):

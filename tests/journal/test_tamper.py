@@ -12,19 +12,13 @@ from terminal.journal.export import to_json
 from terminal.journal.load import load, load_sqlite
 from terminal.journal.store import public_key_bytes
 from terminal.journal.verify import verify
-from tests.journal.helpers import FakeClock, call, open_journal, unlock
+from tests.journal.helpers import call, open_journal, unlock
 
 RECORDS = 20  # checkpoints every 5: at 5, 10, 15, 20
 
 
 @pytest.fixture
-def key():
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def db(tmp_path, key):
-    clock = FakeClock()
+def db(tmp_path, key, clock):
     path = tmp_path / "journal.db"
     with open_journal(path, key, clock, checkpoint_every=5, checkpoint_seconds=1e6) as journal:
         journal.append("boot", version="1.0")
