@@ -197,8 +197,13 @@ def cmd_report(options, device) -> int:
         from host.report import build_report
     except ImportError:
         raise commands.HostError("report is not available in this build (host.report is missing)") from None
-    result = build_report(options.file, options.out)
-    print(f"report written to {options.out}" if result is None else result)
+    keys = None
+    if options.bundle:
+        if len(options.bundle) != len(options.file):
+            raise commands.HostError(f"{len(options.file)} journal(s) but {len(options.bundle)} --bundle: give one per journal, in order")
+        keys = [commands.read_bundle(path)[1].signing_public for path in options.bundle]
+    summary = build_report(options.file, options.out, keys)
+    _print(options, summary, f"report written to {options.out}")
     return 0
 
 
@@ -273,8 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", type=Path, help="the unit's identity bundle (its signing key is trusted)")
     p.add_argument("--public-key", help="the unit's Ed25519 public key (base64, hex or a file)")
     p.set_defaults(func=cmd_journal_verify)
-    p = add("report", cmd_report, "build a report from a pulled journal")
-    p.add_argument("file", type=Path, help="a pulled journal")
+    p = add("report", cmd_report, "build an HTML report from pulled journals (one or both units)")
+    p.add_argument("file", type=Path, nargs="+", help="pulled journals (SQLite) or JSON exports")
+    p.add_argument("--bundle", type=Path, action="append",
+                   help="each journal's unit identity bundle, in the same order: verify against its signing key")
     p.add_argument("--out", "-o", type=Path, default=Path("report.html"), help="where to write the report")
     p = add("zeroize", cmd_zeroize, "destroy the unit's keys and peer (needs the button)")
     p.add_argument("--yes", action="store_true", help="confirm")

@@ -5,6 +5,8 @@
 send: one final response, after PROGRESS responses for a streamed command.
 Nothing here reads the clock or the port; `now` is compared with the
 provisioning button's last press for key- and peer-changing commands.
+`on_change(change, detail)` is called after each change is on disk (the
+daemon journals it as a "provisioning" record).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 from terminal import __version__
@@ -46,11 +48,13 @@ class Provisioner:
         *,
         selftest: SelfTestRunner = selftest_unavailable,
         firmware: str = __version__,
+        on_change: Callable[[str, str], None] | None = None,
     ):
         self.config_path = Path(config_path)
         self.presence = presence
         self.selftest_runner = selftest
         self.firmware = firmware
+        self.on_change = on_change
         self._handlers = {
             Command.HELLO: self._hello,
             Command.ENROL: self._enrol,
@@ -121,6 +125,11 @@ class Provisioner:
         if not self.presence.is_recent(now):
             raise CommandFailed(Status.NEEDS_PRESENCE, f"{action} changes the unit's keys or peer")
 
+    def _changed(self, change: str, detail: str) -> None:
+        log.warning("provisioning %s: %s", change, detail)
+        if self.on_change:
+            self.on_change(change, detail)
+
     def _peer_summary(self, config) -> dict | None:
         peer = getattr(config, "peer", None)
         if peer is None:
@@ -156,7 +165,7 @@ class Provisioner:
             return {"created": False, "identity": self._keys(config).identity.as_dict()}
         self._require_presence(now, "enrol")
         keys = generate_keys(config.unit.key_dir)
-        log.info("enrolled: new keys, fingerprint %s", keys.identity.fingerprint)
+        self._changed("enrol", f"new keys, fingerprint {keys.identity.fingerprint}")
         return {"created": True, "identity": keys.identity.as_dict()}
 
     def _export(self, args: dict, now: float) -> dict:
@@ -206,7 +215,7 @@ class Provisioner:
         if psk is not None:
             section["psk"] = psk
         new_config = write_config(self.config_path, {**raw, "peer": section})
-        log.info("paired with %s, fingerprint %s", peer.unit_id, peer.fingerprint)
+        self._changed("pair", f"peer {peer.unit_id}, fingerprint {peer.fingerprint}" + (", with pre-shared key" if psk else ""))
         return {"peer": self._peer_summary(new_config)}
 
     def _set_config(self, args: dict, now: float) -> dict:
@@ -228,6 +237,7 @@ class Provisioner:
             else:
                 table[key] = value
         write_config(self.config_path, raw)
+        self._changed("set_config", ", ".join(sorted(values)))
         return {"changed": sorted(values)}
 
     def _selftest(self, args: dict, now: float):
@@ -269,7 +279,7 @@ class Provisioner:
         raw.pop("peer", None)
         write_config(self.config_path, raw)
         self._snapshot_path(config).unlink(missing_ok=True)
-        log.warning("zeroized: keys destroyed and peer removed")
+        self._changed("zeroize", "keys destroyed and peer removed")
         return {"zeroized": True}
 
 

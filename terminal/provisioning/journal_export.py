@@ -22,6 +22,7 @@ def take_snapshot(journal: Path, snapshot: Path) -> dict:
         sqlite3.connect(tmp)
     ) as target:
         source.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, even from a WAL journal
     os.replace(tmp, snapshot)
     return describe_snapshot(snapshot)
 

@@ -10,7 +10,6 @@ config paths, so a test can go on to start a call with exactly those keys.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import select
@@ -21,7 +20,7 @@ from pathlib import Path
 from gpiozero import Button
 from gpiozero.pins.mock import MockFactory
 
-from host import commands
+from host.cli import main
 from host.device import Device, open_port
 from terminal.provisioning.handlers import Provisioner
 from terminal.provisioning.presence import Presence, watch_button
@@ -152,25 +151,27 @@ class SimUnit:
         self.factory.close()
 
 
-def provision_pair(unit_a: SimUnit, unit_b: SimUnit, workdir: Path, psk: str | None = None) -> tuple[Path, Path]:
-    """Enrol both units, export their bundles, pair each with the other's; return the config paths."""
+def hotline_host(unit: SimUnit, *args: str) -> None:
+    """Run `hotline-host --port <unit's end of the cable> ARGS...`; fail loudly on a non-zero exit."""
+    code = main(["--port", unit.cable.host_path, *args])
+    if code != 0:
+        raise AssertionError(f"hotline-host {' '.join(args)} exited {code}")
+
+
+def provision_pair(
+    unit_a: SimUnit, unit_b: SimUnit, workdir: Path, psk_file: Path | None = None, cli_args: tuple[str, ...] = ()
+) -> tuple[Path, Path]:
+    """A technician's whole job with `hotline-host`: enrol both units, export each
+    bundle, pair each with the other's (button pressed each time).
+    Returns the two units' config paths, ready for a daemon or a simulated call."""
     bundles = {}
     for unit in (unit_a, unit_b):
-        device = unit.device()
-        try:
-            unit.press()
-            commands.enrol(device)
-            bundle = commands.export(device)["bundle"]
-        finally:
-            device.close()
-        bundles[unit.unit_id] = workdir / f"{unit.unit_id}.bundle.json"
-        bundles[unit.unit_id].write_text(json.dumps(bundle))
+        bundles[unit.unit_id] = Path(workdir) / f"{unit.unit_id}.bundle.json"
+        unit.press()
+        hotline_host(unit, *cli_args, "enrol")
+        hotline_host(unit, *cli_args, "export", "--out", str(bundles[unit.unit_id]))
     for unit, other in ((unit_a, unit_b), (unit_b, unit_a)):
-        device = unit.device()
-        try:
-            unit.press()
-            doc, _ = commands.read_bundle(bundles[other.unit_id])
-            commands.pair(device, doc, psk)
-        finally:
-            device.close()
+        unit.press()
+        psk = ("--psk-file", str(psk_file)) if psk_file else ()
+        hotline_host(unit, *cli_args, "pair", "--peer", str(bundles[other.unit_id]), *psk)
     return unit_a.config_path, unit_b.config_path

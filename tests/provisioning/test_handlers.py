@@ -300,3 +300,15 @@ def test_frame_errors_are_answered_with_request_id_zero(unit):
     (response,) = unit.handle(FrameError("CRC-32 mismatch (test)"), NOW)
     assert (response.id, response.status) == (0, Status.BAD_FRAME)
     assert "CRC-32 mismatch" in response.result["error"]
+
+
+def test_each_change_is_reported_for_the_journal(unit, tmp_path):
+    changes = []
+    unit.on_change = lambda change, detail: changes.append((change, detail))
+    enrolled(unit)
+    doc, peer_keys = peer_bundle(tmp_path)
+    ok(unit, Command.INSTALL_PEER, {"bundle": doc, "psk": PSK})
+    ok(unit, Command.SET_CONFIG, {"values": {"link.unreachable_after": 20.0}})
+    ok(unit, Command.ZEROIZE)
+    assert [c for c, _ in changes] == ["enrol", "pair", "set_config", "zeroize"]
+    assert changes[1][1] == f"peer B, fingerprint {peer_keys.identity.fingerprint}, with pre-shared key"
