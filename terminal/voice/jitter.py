@@ -58,7 +58,8 @@ class JitterBuffer:
     def __init__(self, frame_ms: int = 20, guard_ms: float = 4.0, window_frames: int = 100,
                  min_window_frames: int = 25, grow_window_frames: int = 10,
                  loud_shrink_frames: int = 3, max_wait_frames: int = 5,
-                 max_delay_ms: float = 500.0, loss_memory_s: float = 10.0):
+                 max_delay_ms: float = 500.0, loss_memory_s: float = 10.0,
+                 restart_after_late: int = 10):
         self.frame_s = frame_ms / 1000
         self.guard_s = guard_ms / 1000
         self.min_window_frames = min_window_frames
@@ -67,16 +68,8 @@ class JitterBuffer:
         self.max_wait_frames = max_wait_frames
         self.max_frames = max(2, int(max_delay_ms / frame_ms))
         self.loss_memory_s = loss_memory_s
-        self.reception = ReceptionStats()
-        self._packets: dict[int, _Arrival] = {}
-        self._copies: dict[int, bytes] = {}
-        self._seen: set[int] = set()
-        self._missed_at: dict[int, float] = {}
+        self.restart_after_late = restart_after_late
         self._slack = deque(maxlen=window_frames)
-        self._next: int | None = None
-        self._highest: int | None = None
-        self._idle = True
-        self._waits = 0
         self._depth = 0                # redundancy depth to allow for; falls only after loss_memory_s
         self._depth_since = 0.0
         self._last_loss = None
@@ -84,7 +77,22 @@ class JitterBuffer:
         self._delay_total = 0.0
         self.counts = dict.fromkeys(
             ("received", "played", "concealed", "fec_recovered", "redundancy_recovered",
-             "late", "duplicate", "dropped", "inserted"), 0)
+             "late", "duplicate", "dropped", "inserted", "restarts"), 0)
+        self._restart()
+
+    def _restart(self) -> None:
+        """Forget the stream: the next packet starts a new one (the sender restarted)."""
+        self.reception = ReceptionStats()
+        self._packets: dict[int, _Arrival] = {}
+        self._copies: dict[int, bytes] = {}
+        self._seen: set[int] = set()
+        self._missed_at: dict[int, float] = {}
+        self._slack.clear()
+        self._next: int | None = None
+        self._highest: int | None = None
+        self._idle = True
+        self._waits = 0
+        self._late_run = 0
 
     # -- arrival ----------------------------------------------------------
 
@@ -97,10 +105,16 @@ class JitterBuffer:
         self._seen.add(ext)
         if self._next is not None and ext < self._next:
             self.counts["late"] += 1
+            self._late_run += 1
             missed_at = self._missed_at.get(ext)
             if missed_at is not None:
                 self._slack.append(missed_at - now)
+            if self._late_run > self.restart_after_late:
+                self.counts["restarts"] += 1
+                self._restart()
+                self.push(packet, now)
             return
+        self._late_run = 0
         self.counts["received"] += 1
         self._packets[ext] = _Arrival(now, packet)
         self._highest = ext if self._highest is None else max(self._highest, ext)
