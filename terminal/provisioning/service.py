@@ -47,15 +47,19 @@ class SerialService:
 
     def serve(self, stop: threading.Event) -> None:
         """Serve until `stop` is set, reopening the port after every disconnect; `on_open` after each open."""
+        last_error = None
         while not stop.is_set():
             try:
-                with serial.Serial(self.port, timeout=self.poll) as port:
+                with serial.Serial(self.port, timeout=self.poll, write_timeout=2.0) as port:
                     log.info("provisioning port %s open", self.port)
+                    last_error = None
                     if self.on_open:
                         self.on_open()
                     self._pump(port, stop)
             except (serial.SerialException, OSError) as exc:
-                log.info("provisioning port %s: %s; reopening", self.port, exc)
+                if str(exc) != last_error:  # once per distinct failure, not once a second
+                    log.info("provisioning port %s: %s; reopening", self.port, exc)
+                last_error = str(exc)
             stop.wait(self.reopen_delay)
 
     def _pump(self, port: serial.Serial, stop: threading.Event) -> None:
@@ -68,16 +72,22 @@ class SerialService:
 
 
 def main(argv=None) -> int:
+    """Standalone service. It claims the provisioning button's pin, so a daemon that
+    builds `terminal.hardware.Hardware` should run SerialService in a thread instead,
+    with `watch_button(hardware.provisioning_button, presence, clock)`."""
     from gpiozero import Button
+
+    from terminal.hardware.profile import load_profile
 
     parser = argparse.ArgumentParser(prog="hotline-provisioning", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the unit's hotline.toml")
     parser.add_argument("--port", default=GADGET_PORT, help=f"serial port (default {GADGET_PORT})")
-    parser.add_argument("--button", default="GPIO26", help="provisioning button pin, gpiozero name (default GPIO26)")
+    parser.add_argument("--board", default="pi4", help="board profile naming the provisioning button's pin (default pi4)")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    pin = load_profile(options.board).provisioning_button
     presence = Presence()
-    button = Button(options.button, bounce_time=0.05)
+    button = Button(pin.pin, pull_up=pin.pull_up)
     watch_button(button, presence, time.monotonic)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
