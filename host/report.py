@@ -5,8 +5,8 @@
 
 Each journal is verified first; with `public_keys` (one per file, or None) it
 is verified against keys you trust, otherwise against the key the file names,
-which the report says plainly. With two journals, a second section lines up
-both units' records of each call by call id.
+which the report says plainly. With two or more journals, a last section lines
+up the first two units' records of each call by call id.
 """
 
 from __future__ import annotations
@@ -155,12 +155,14 @@ def _two_unit_html(two: dict) -> str:
         f'<tr data-call="{_e(c["call_id"])}" data-agree="{str(c["agree"]).lower()}"><td>{_e(c["call_id"])}</td>'
         f'<td>{_e(c["start_utc"])}</td><td>{_view_html(c["a_view"])}</td><td>{_view_html(c["b_copy_of_a"])}</td>'
         f'<td>{_view_html(c["b_view"])}</td><td>{_view_html(c["a_copy_of_b"])}</td>'
-        f'<td class="{"ok" if c["agree"] else "bad"}">{"yes" if c["agree"] else "NO"}</td></tr>'
+        f'<td class="{"ok" if c["agree"] else "bad"}">{"yes" if c["agree"] else "NO"}</td>'
+        f'<td><small>{_e(", ".join(c["a_records"]))}</small></td><td><small>{_e(", ".join(c["b_records"]))}</small></td></tr>'
         for c in two["calls"])
     return (f'<section id="two-unit"><h2>Both sides of each call: {a} and {b}</h2>'
             f'<p>{two["disagreements"]} call(s) where the records disagree or one side has none.</p>'
             f'<table class="calls"><tr><th>Call</th><th>Start (UTC)</th><th>{a} says</th>'
-            f"<th>{b}'s copy of {a}</th><th>{b} says</th><th>{a}'s copy of {b}</th><th>Agree</th></tr>"
+            f"<th>{b}'s copy of {a}</th><th>{b} says</th><th>{a}'s copy of {b}</th><th>Agree</th>"
+            f"<th>{a}'s records</th><th>{b}'s records</th></tr>"
             f"{rows}</table></section>")
 
 

@@ -15,6 +15,10 @@ Durability, chosen deliberately:
 - Reopening a journal whose tail is past its last checkpoint is normal: the
   chain continues from the last record and the next checkpoint covers it.
 
+An append waits for an fsync (milliseconds; more on an SD card), so an asyncio
+caller should run it in a single worker thread (`loop.run_in_executor`); the
+connection is shared across threads and every method holds one lock.
+
 A clock step (wall time moving against monotonic time by more than
 `clock_step_us` within one boot, e.g. an NTP correction) is journalled by the
 journal itself as a `clock_step` record, so reports can explain odd gaps.
@@ -23,8 +27,10 @@ journal itself as a `clock_step` record, so reports can explain odd gaps.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -54,6 +60,19 @@ def public_key_bytes(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+@contextmanager
+def immediate(db: sqlite3.Connection):
+    """One write transaction: BEGIN IMMEDIATE, COMMIT on success, ROLLBACK on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 class Journal:
     """Append-only, hash-chained, checkpoint-signed record log in one SQLite file."""
 
@@ -80,7 +99,11 @@ class Journal:
         self._boot_id = boot_id or read_boot_id()
         self._wall_ns, self._mono_ns = wall_ns, mono_ns
         self._db: sqlite3.Connection | None = None
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        self._lock = threading.Lock()
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise JournalFormatError(f"{self.path}: cannot open the journal ({e})") from None
         try:
             self._setup(db, unit)
         except BaseException:
@@ -101,8 +124,7 @@ class Journal:
                 "start a new journal file after re-keying a unit")
         if int(meta.get("format", schema.FORMAT_VERSION)) != schema.FORMAT_VERSION:
             raise JournalFormatError(f"{self.path}: journal format {meta['format']}, expected {schema.FORMAT_VERSION}")
-        with db:
-            db.execute("BEGIN IMMEDIATE")
+        with immediate(db):
             db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(schema.FORMAT_VERSION),))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (own_key,))
             if unit:
@@ -123,11 +145,14 @@ class Journal:
         not match kinds.KINDS; nothing is written then.
         """
         check_record(kind, call_id, fields)
+        with self._lock:
+            return self._append(kind, call_id, fields)
+
+    def _append(self, kind: str, call_id: str | None, fields: dict) -> Record:
         db = self._open_db()
         wall_us, mono_us = self._wall_ns() // 1000, self._mono_ns() // 1000
         offset = wall_us - mono_us
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(db):
             seq, prev = self._tail(db)
             if self._offset_us is not None and abs(offset - self._offset_us) >= self._step_us:
                 step = self._insert(db, seq + 1, prev, wall_us, mono_us, "clock_step", None,
@@ -135,34 +160,27 @@ class Journal:
                 seq, prev = step.seq, step.hash
             record = self._insert(db, seq + 1, prev, wall_us, mono_us, kind, call_id, fields)
             signed = self._checkpoint_if_due(db, record.seq, record.hash, wall_us)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         self._offset_us = offset
         self._signed(signed)
         return record
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the tail now (if anything is unsigned); returns the checkpoint written."""
+        with self._lock:
+            return self._checkpoint()
+
+    def _checkpoint(self) -> Checkpoint | None:
         db = self._open_db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(db):
             seq, last_hash = self._tail(db)
             cp = self._write_checkpoint(db, seq, last_hash, self._wall_ns() // 1000) if seq > self._checkpoint_seq else None
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         self._signed(cp)
         return cp
 
     def get_timer(self) -> float | None:
         """Monotonic deadline (seconds, as loop.time()) for the next time-based checkpoint, or None."""
-        db = self._open_db()
-        seq = db.execute("SELECT MAX(seq) FROM records").fetchone()[0] or 0
+        with self._lock:
+            seq = self._tail(self._open_db())[0]
         if seq <= self._checkpoint_seq:
             return None
         return (self._checkpoint_mono + self._seconds_ns) / 1e9
@@ -175,13 +193,14 @@ class Journal:
 
     def close(self) -> None:
         """Sign the tail and close the file. Idempotent."""
-        if self._db is None:
-            return
-        try:
-            self.checkpoint()
-        finally:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                self._checkpoint()
+            finally:
+                self._db.close()
+                self._db = None
 
     def __enter__(self) -> Journal:
         return self
@@ -193,16 +212,18 @@ class Journal:
 
     def records(self, call_id: str | None = None) -> list[Record]:
         """All records, or one call's, in sequence order."""
-        db = self._open_db()
-        if call_id is None:
-            rows = db.execute(schema.SELECT_RECORDS + " ORDER BY seq")
-        else:
-            rows = db.execute(schema.SELECT_RECORDS + " WHERE call_id = ? ORDER BY seq", (call_id,))
+        with self._lock:
+            db = self._open_db()
+            if call_id is None:
+                rows = db.execute(schema.SELECT_RECORDS + " ORDER BY seq").fetchall()
+            else:
+                rows = db.execute(schema.SELECT_RECORDS + " WHERE call_id = ? ORDER BY seq", (call_id,)).fetchall()
         return [schema.record_from_row(row) for row in rows]
 
     @property
     def last_seq(self) -> int:
-        return self._tail(self._open_db())[0]
+        with self._lock:
+            return self._tail(self._open_db())[0]
 
     # -- internals ---------------------------------------------------------
 

@@ -119,3 +119,18 @@ def test_records_for_one_call_and_its_summary(tmp_path, key, clock):
         assert summary == {"outcome": "missed", "escalations": 1, "peer_seq": 8, "direction": "incoming",
                            "rang_for_ms": 60_200}
         j.append("peer_call_outcome", call_id="b", **summary)  # the peer's copy is a valid record
+
+
+def test_appends_from_worker_threads_keep_one_chain(tmp_path, key, clock):
+    from concurrent.futures import ThreadPoolExecutor
+    with open_journal(tmp_path / "j.db", key, clock, checkpoint_every=7) as j:
+        with ThreadPoolExecutor(4) as pool:
+            seqs = list(pool.map(lambda i: j.append("message_sent", message_id=f"m{i}").seq, range(60)))
+    assert sorted(seqs) == list(range(1, 61))
+    data = load_sqlite(tmp_path / "j.db")
+    assert verify(data.records, data.checkpoints, public_key_bytes(key)).ok
+
+
+def test_unopenable_path_is_a_clear_error(tmp_path, key, clock):
+    with pytest.raises(JournalFormatError, match="cannot open the journal"):
+        open_journal(tmp_path / "no-such-dir" / "j.db", key, clock)
