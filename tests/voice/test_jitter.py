@@ -1,8 +1,9 @@
 """Jitter buffer, step by step on a fake clock (milliseconds in the tables)."""
 
 import pytest
+from hypothesis import given, strategies as st
 
-from terminal.voice.jitter import JitterBuffer, Source
+from terminal.voice.jitter import JitterBuffer, Playout, Source
 from terminal.voice.packet import VoicePacket
 
 N, F, R, C, S = Source.NORMAL, Source.FEC, Source.REDUNDANCY, Source.CONCEALED, Source.SILENCE
@@ -170,3 +171,24 @@ def test_delay_is_capped_at_max_delay():
         buffer.push(packet(i), 0.0)
     buffer.pop(0.001, quiet=False)
     assert buffer.stats["frames_dropped"] >= 20
+
+
+events = st.lists(st.one_of(
+    st.tuples(st.just("push"), st.integers(0, 0xFFFF), st.lists(st.integers(1, 8), unique=True)),
+    st.tuples(st.just("pop"), st.booleans())), max_size=200)
+
+
+@given(events, st.integers(0, 0xFFFF))
+def test_any_arrival_pattern_is_handled_and_accounted(steps, base):
+    buffer = JitterBuffer()
+    now, pushes = 0.0, 0
+    for step in steps:
+        now += 0.007
+        if step[0] == "push":
+            buffer.push(packet((base + step[1] % 64) % 65536, step[2]), now)
+            pushes += 1
+        else:
+            assert isinstance(buffer.pop(now, quiet=step[1]), Playout)
+    stats = buffer.stats
+    assert stats["frames_received"] + stats["frames_duplicate"] + stats["frames_late"] == pushes
+    assert stats["frames_played"] + stats["frames_dropped"] <= stats["frames_received"]
