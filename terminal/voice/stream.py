@@ -1,4 +1,4 @@
-"""One direction of voice each way: PCM frames to voice-channel payloads and back.
+"""A call's voice, both ways: PCM frames to voice-channel payloads and back.
 
 ``VoiceSender`` turns a PCM frame into a ``VoicePacket`` payload and adapts to
 the far side's ``ReceiverReport`` (Opus loss hint and redundancy depth follow
@@ -14,7 +14,7 @@ import numpy as np
 
 from terminal.voice.codec import DEFAULT_BITRATE, DEFAULT_FRAME_MS, CodecError, Decoder, Encoder
 from terminal.voice.jitter import JitterBuffer, Source
-from terminal.voice.packet import (TYPE_REPORT, TYPE_VOICE, MalformedVoicePacket,
+from terminal.voice.packet import (MAX_REDUNDANT, TYPE_REPORT, TYPE_VOICE, MalformedVoicePacket,
                                    ReceiverReport, VoicePacket)
 from terminal.voice.seqnum import seq_add
 
@@ -41,6 +41,8 @@ class VoiceSender:
     def __init__(self, frame_ms: int = DEFAULT_FRAME_MS, bitrate: int = DEFAULT_BITRATE,
                  fec: bool = True, max_redundancy: int = 3, initial_seq: int | None = None,
                  initial_timestamp: int | None = None):
+        if not 0 <= max_redundancy <= MAX_REDUNDANT:
+            raise CodecError(f"redundancy depth must be 0..{MAX_REDUNDANT}, not {max_redundancy!r}")
         self._encoder = Encoder(frame_ms, bitrate, fec)
         self.max_redundancy = max_redundancy
         self._history = deque(maxlen=max(1, max_redundancy))

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy.signal import correlate
 
+from terminal.voice.codec import CodecError
 from terminal.voice.packet import ReceiverReport, VoicePacket
 from terminal.voice.stream import VoiceReceiver, VoiceSender, VoiceSession, redundancy_depth
 from tests.voice.channel import read_speech, speech_through
@@ -65,6 +66,12 @@ def test_redundancy_steps_down_slowly_once_loss_stops(sender):
         depths.append(sender.depth)
     assert depths[:5] == [2] * 5
     assert depths == sorted(depths, reverse=True) and depths[-1] == 0
+
+
+@pytest.mark.parametrize("depth", [-1, 9])
+def test_redundancy_depth_is_bounded(depth):
+    with pytest.raises(CodecError, match=f"^redundancy depth must be 0..8, not {depth}$"):
+        VoiceSender(max_redundancy=depth)
 
 
 def test_malformed_report_is_counted_and_changes_nothing(sender):
