@@ -2,7 +2,10 @@
 
 On the desk unit the PCMs are a USB handset's; in tests and simulation they are
 ALSA ``file``-plugin PCMs (see ``alsaconf``), which are not paced, so capture
-hands out only the frames that ``FramePacer`` says have come due.
+hands out only the frames that ``FramePacer`` says have come due. On a real
+device a read may wait for the device to catch up with the caller's clock,
+which is the clock drift per frame (microseconds); a device running faster
+than that clock overflows now and then, and the overflow is dropped.
 """
 
 import pyaudio

@@ -79,3 +79,23 @@ def test_not_a_wav_is_refused(tmp_path):
 def test_bad_frame_length_is_refused():
     with pytest.raises(AudioError, match=r"one of \(10, 20, 40\) ms, not 30"):
         FileHandset(None, None, frame_ms=30)
+
+
+async def test_pump_hands_out_paced_frames_until_stopped(ramp_wav):
+    import asyncio
+
+    from terminal.audio.pump import pump_frames
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    got = []
+
+    def on_frame(frame, now):
+        got.append((frame, now))
+        if len(got) == 5:
+            stop.set()
+
+    with FileHandset(ramp_wav, None, frame_ms=10) as handset:
+        began = loop.time()
+        assert await pump_frames(handset, on_frame, stop) == 5
+    assert np.array_equal(np.frombuffer(b"".join(f for f, _ in got), "<i2"), read_wav(ramp_wav)[:5 * 480])
+    assert got[-1][1] - began >= 0.04 - 1e-3          # frame 4 is not handed out before it is due
