@@ -55,3 +55,17 @@ def test_capture_only_handset_refuses_write(alsa_files):
 def test_asoundrc_refuses_unquotable_path(tmp_path):
     with pytest.raises(AudioError, match="cannot be quoted"):
         write_file_asoundrc(tmp_path / "rc", tmp_path / 'a"b.raw', tmp_path / "ear.wav")
+
+
+def test_test_tone_played_to_the_earpiece_is_detected_in_the_file(alsa_files):
+    from terminal.voice.goertzel import detect
+    from terminal.voice.tones import TEST_TONE, ToneGenerator
+    _, ear = alsa_files
+    tone = ToneGenerator(TEST_TONE, frame_samples=960)
+    with PyAudioHandset(None, PLAYBACK_PCM) as handset:
+        handset.start(0.0)
+        for _ in range(10):
+            handset.write(tone.next_frame())
+    heard = read_wav(ear)
+    assert len(heard) == 9600
+    assert detect(heard[4800:], 1004.0) and not detect(heard[4800:], 1400.0)
