@@ -45,7 +45,9 @@ class Device:
         """Send one request; return the final result, or raise CommandFailed with the unit's words."""
         request_id = self._next_id
         self._next_id = self._next_id % 0xFFFF + 1
-        # A leading delimiter flushes anything half-received on the unit's side.
+        # Stale answers are dropped; a leading delimiter flushes anything half-received on the unit's side.
+        self.port.reset_input_buffer()
+        self._decoder = Decoder()
         self._write(DELIMITER + encode_frame(bytes(Request(request_id, command, args or {}))))
         deadline = time.monotonic() + self.timeout
         while True:

@@ -12,7 +12,7 @@ from host.cli import main
 from host.listing import list_units
 from host.udev_rule import RULE_FILE, laptop_rule
 from terminal.keys import load_keys
-from tests.provisioning.harness import hotline_host, provision_pair
+from tests.provisioning.harness import hotline_host
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -173,16 +173,19 @@ def write_journal(unit, records: int) -> None:
                       checkpoint_every=10)
     try:
         for i in range(records):
-            journal.append("link_down", reason=f"test outage {i} " + "x" * 200)
+            journal.append("link_down", reason=f"test outage {i} " + "x" * 400)
     finally:
         journal.close()
 
 
 @pytest.fixture
 def journalled(make_unit, tmp_path):
-    a, b = make_unit("A"), make_unit("B", "198.51.100.20:4870")
-    provision_pair(a, b, tmp_path)
-    write_journal(a, 300)
+    """Unit A, enrolled, its bundle in tmp_path, and a journal of several chunks."""
+    a = make_unit("A")
+    a.press()
+    hotline_host(a, "enrol")
+    hotline_host(a, "export", "--out", str(tmp_path / "A.bundle.json"))
+    write_journal(a, 80)
     return a
 
 
@@ -192,15 +195,21 @@ def test_journal_pull_then_verify(journalled, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "KiB/s" in text and "sha256" in text
     with sqlite3.connect(out) as db:
-        assert db.execute("SELECT count(*) FROM records").fetchone()[0] >= 300
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] >= 80
     db.close()
     assert main(["journal", "verify", str(out), "--bundle", str(tmp_path / "A.bundle.json")]) == 0
     assert capsys.readouterr().out.startswith("intact: ")
 
 
-def test_journal_verify_catches_an_edit(journalled, tmp_path, capsys):
+@pytest.fixture
+def pulled(journalled, tmp_path):
     out = tmp_path / "a.sqlite"
     assert run(journalled, "journal", "pull", "--no-progress", "--out", str(out)) == 0
+    return out
+
+
+def test_journal_verify_catches_an_edit(pulled, tmp_path, capsys):
+    out = pulled
     with sqlite3.connect(out) as db:
         db.execute("DROP TRIGGER records_append_only_u")  # as a tamperer would
         db.execute("UPDATE records SET fields = replace(fields, 'outage 7 ', 'outage 8 ') WHERE seq = 8")
@@ -210,18 +219,14 @@ def test_journal_verify_catches_an_edit(journalled, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("TAMPERED")
 
 
-def test_journal_verify_against_the_wrong_key_fails(journalled, tmp_path, capsys):
-    out = tmp_path / "a.sqlite"
-    assert run(journalled, "journal", "pull", "--no-progress", "--out", str(out)) == 0
+def test_journal_verify_against_the_wrong_key_fails(pulled):
     wrong = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
-    assert main(["journal", "verify", str(out), "--public-key", wrong]) == 1
+    assert main(["journal", "verify", str(pulled), "--public-key", wrong]) == 1
 
 
-def test_report_from_a_pulled_journal(journalled, tmp_path, capsys):
-    out = tmp_path / "a.sqlite"
-    assert run(journalled, "journal", "pull", "--no-progress", "--out", str(out)) == 0
+def test_report_from_a_pulled_journal(pulled, tmp_path):
     html = tmp_path / "report.html"
-    assert main(["report", str(out), "--bundle", str(tmp_path / "A.bundle.json"), "--out", str(html)]) == 0
+    assert main(["report", str(pulled), "--bundle", str(tmp_path / "A.bundle.json"), "--out", str(html)]) == 0
     assert html.read_text().lstrip().lower().startswith("<!doctype html")
 
 
