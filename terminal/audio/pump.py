@@ -1,20 +1,12 @@
 """The asyncio side of a paced handset: one timer, re-armed at ``next_due()``."""
 
 import asyncio
-from typing import Callable, Protocol
+from typing import Callable
+
+from terminal.audio.handset import PacedHandset
 
 
-class Handset(Protocol):
-    """What ``PyAudioHandset`` and ``FileHandset`` share."""
-
-    def start(self, now: float) -> None: ...
-    def next_due(self) -> float | None: ...
-    def poll(self, now: float) -> list[bytes]: ...
-    def write(self, frame: bytes) -> None: ...
-    def close(self) -> None: ...
-
-
-async def pump_frames(handset: Handset, on_frame: Callable[[bytes, float], None], stop: asyncio.Event) -> int:
+async def pump_frames(handset: PacedHandset, on_frame: Callable[[bytes, float], None], stop: asyncio.Event) -> int:
     """Start ``handset`` on the loop's clock and hand each captured frame to
     ``on_frame(frame, now)`` as it comes due, until ``stop`` is set; return the count."""
     loop = asyncio.get_running_loop()

@@ -11,8 +11,8 @@ than that clock overflows now and then, and the overflow is dropped.
 import pyaudio
 
 from terminal.audio.errors import AudioError
-from terminal.audio.format import CHANNELS, SAMPLE_RATE, FrameFormat
-from terminal.audio.pacer import FramePacer
+from terminal.audio.format import CHANNELS, SAMPLE_RATE
+from terminal.audio.handset import PacedHandset
 
 
 def find_device(pa: pyaudio.PyAudio, name: str, *, capture: bool) -> int:
@@ -30,12 +30,12 @@ def find_device(pa: pyaudio.PyAudio, name: str, *, capture: bool) -> int:
                      "(check the asoundrc and ALSA_CONFIG_PATH)")
 
 
-class PyAudioHandset:
-    """Microphone and earpiece of one handset: ``poll(now)`` captures, ``write`` plays."""
+class PyAudioHandset(PacedHandset):
+    """Microphone and earpiece of one handset on named ALSA PCMs (None: not opened;
+    without a microphone ``poll`` gives silence)."""
 
     def __init__(self, capture_device: str | None, playback_device: str | None, frame_ms: int = 20):
-        self.format = FrameFormat(frame_ms)
-        self._pacer = FramePacer(self.format.seconds)
+        super().__init__(frame_ms)
         self._capture = self._playback = None
         self._pa = pyaudio.PyAudio()
         try:
@@ -62,24 +62,18 @@ class PyAudioHandset:
         for stream in (self._capture, self._playback):
             if stream is not None and stream.is_stopped():
                 stream.start_stream()
-        self._pacer.start(now)
+        super().start(now)
 
-    def next_due(self) -> float | None:
-        """When the next captured frame is due (for the caller's timer)."""
-        return self._pacer.next_due()
-
-    def poll(self, now: float) -> list[bytes]:
-        """Captured frames that have come due by ``now``, oldest first."""
+    def _read_frame(self) -> bytes:
         if self._capture is None:
-            return []
-        count = self._pacer.take_due(now)
-        return [self._capture.read(self.format.samples, exception_on_overflow=False) for _ in range(count)]
+            return self._silence
+        return self._capture.read(self.format.samples, exception_on_overflow=False)
 
-    def write(self, frame: bytes) -> None:
-        """Play one frame on the earpiece."""
+    def _write_frame(self, frame: bytes) -> bool:
         if self._playback is None:
-            raise AudioError("this handset was opened without a playback device")
-        self._playback.write(self.format.check(frame))
+            return False
+        self._playback.write(frame)
+        return True
 
     def close(self) -> None:
         """Stop and close the streams and PortAudio; safe to call twice."""
@@ -92,9 +86,3 @@ class PyAudioHandset:
         if self._pa is not None:
             self._pa.terminate()
             self._pa = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

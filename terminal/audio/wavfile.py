@@ -8,8 +8,8 @@ import wave
 from pathlib import Path
 
 from terminal.audio.errors import AudioError
-from terminal.audio.format import CHANNELS, SAMPLE_BYTES, SAMPLE_RATE, FrameFormat
-from terminal.audio.pacer import FramePacer
+from terminal.audio.format import CHANNELS, SAMPLE_BYTES, SAMPLE_RATE
+from terminal.audio.handset import PacedHandset
 
 
 def open_pcm_wav(path: Path) -> wave.Wave_read:
@@ -26,14 +26,12 @@ def open_pcm_wav(path: Path) -> wave.Wave_read:
     return wav
 
 
-class FileHandset:
+class FileHandset(PacedHandset):
     """Microphone read from ``source`` (or silence if None), earpiece written to ``sink``."""
 
     def __init__(self, source: Path | None, sink: Path | None, frame_ms: int = 20):
-        self.format = FrameFormat(frame_ms)
-        self._pacer = FramePacer(self.format.seconds)
+        super().__init__(frame_ms)
         self._source = self._sink = None
-        self._silence = bytes(self.format.frame_bytes)
         try:
             if source is not None:
                 self._source = open_pcm_wav(source)
@@ -49,29 +47,18 @@ class FileHandset:
             self.close()
             raise
 
-    def start(self, now: float) -> None:
-        """The first microphone frame is due at ``now``."""
-        self._pacer.start(now)
-
-    def next_due(self) -> float | None:
-        """When the next microphone frame is due."""
-        return self._pacer.next_due()
-
-    def poll(self, now: float) -> list[bytes]:
-        """Microphone frames due by ``now``; zero-padded, then silence after the input ends."""
-        return [self._read_frame() for _ in range(self._pacer.take_due(now))]
-
     def _read_frame(self) -> bytes:
+        """The next input frame, zero-padded at the end of the input, then silence."""
         if self._source is None:
             return self._silence
         data = self._source.readframes(self.format.samples)
         return data + self._silence[len(data):]
 
-    def write(self, frame: bytes) -> None:
-        """Append one frame to the earpiece WAV."""
+    def _write_frame(self, frame: bytes) -> bool:
         if self._sink is None:
-            raise AudioError("this handset was opened without an earpiece file")
-        self._sink.writeframes(self.format.check(frame))
+            return False
+        self._sink.writeframes(frame)
+        return True
 
     def close(self) -> None:
         """Close both files (the earpiece WAV header is finished here); safe to call twice."""
@@ -79,9 +66,3 @@ class FileHandset:
             if wav is not None:
                 wav.close()
         self._source = self._sink = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -48,7 +48,7 @@ def test_capture_only_handset_refuses_write(alsa_files):
     with PyAudioHandset(CAPTURE_PCM, None, frame_ms=10) as handset:
         handset.start(0.0)
         assert len(handset.poll(0.0)) == 1
-        with pytest.raises(AudioError, match="without a playback device"):
+        with pytest.raises(AudioError, match="without an earpiece"):
             handset.write(bytes(960))
 
 
