@@ -51,8 +51,10 @@ def _connect(options, device: Device | None):
 
 def _only_unit() -> str:
     units = list_units()
-    if len(units) != 1:
-        found = ", ".join(u["port"] for u in units) or "none"
+    if not units:
+        raise commands.HostError("no hotline unit found: check the cable and `hotline-host list`, or give --port")
+    if len(units) > 1:
+        found = ", ".join(u["port"] for u in units)
         raise commands.HostError(f"{len(units)} hotline units found ({found}); choose one with --port")
     return units[0]["port"]
 

@@ -14,6 +14,9 @@ DELIMITER = b"\x00"
 # Physical presence: the provisioning button pressed within this many seconds.
 PRESENCE_WINDOW = 60.0
 
+# The unit forgets a half-received frame after this long without a byte.
+FRAME_TIMEOUT = 1.0
+
 # Host waits this long for each response (a self-test resets it per result).
 RESPONSE_TIMEOUT = 5.0
 

@@ -88,6 +88,18 @@ class Decoder:
                 except FrameError as exc:
                     out.append(self._drop(exc))
 
+    @property
+    def pending(self) -> int:
+        """Bytes of an unfinished frame held back, waiting for its delimiter."""
+        return len(self._buffer) or int(self._oversize)
+
+    def discard(self) -> None:
+        """Forget an unfinished frame (the sender went quiet mid-frame); counted as dropped."""
+        if self.pending:
+            self._buffer.clear()
+            self._oversize = False
+            self.dropped += 1
+
     def _drop(self, error: FrameError) -> FrameError:
         self.dropped += 1
         return error

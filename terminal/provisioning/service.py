@@ -1,7 +1,8 @@
 """The unit side on the USB gadget's serial port (/dev/ttyGS0, or any tty path).
 
 Reads bytes into the pure Decoder, hands each item to the Provisioner with
-the clock's value, writes the responses. A host that unplugs, or a port that
+the clock's value, writes the responses. A frame left unfinished for
+FRAME_TIMEOUT is forgotten, so the next request is not glued to it. A host that unplugs, or a port that
 vanishes, closes the port; the service reopens it and starts a fresh decoder.
 
     python -m terminal.provisioning.service --config /etc/hotline/hotline.toml
@@ -18,6 +19,7 @@ from typing import Callable
 
 import serial
 
+from terminal.provisioning.constants import FRAME_TIMEOUT
 from terminal.provisioning.framing import Decoder, encode_frame
 from terminal.provisioning.handlers import Provisioner
 from terminal.provisioning.presence import Presence, watch_button
@@ -37,6 +39,7 @@ class SerialService:
         reopen_delay: float = 1.0,
         poll: float = 0.05,
         on_open: Callable[[], None] | None = None,
+        frame_timeout: float = FRAME_TIMEOUT,
     ):
         self.port = port
         self.provisioner = provisioner
@@ -44,6 +47,8 @@ class SerialService:
         self.reopen_delay = reopen_delay
         self.poll = poll
         self.on_open = on_open
+        self.frame_timeout = frame_timeout
+        self.frames_forgotten = 0
 
     def serve(self, stop: threading.Event) -> None:
         """Serve until `stop` is set, reopening the port after every disconnect; `on_open` after each open."""
@@ -64,8 +69,15 @@ class SerialService:
 
     def _pump(self, port: serial.Serial, stop: threading.Event) -> None:
         decoder = Decoder()
+        last_byte = time.monotonic()
         while not stop.is_set():
             data = port.read(max(1, port.in_waiting))
+            if data:
+                last_byte = time.monotonic()
+            elif decoder.pending and time.monotonic() - last_byte > self.frame_timeout:
+                log.info("forgot a half-received frame of %d bytes", decoder.pending)
+                decoder.discard()
+                self.frames_forgotten += 1
             for item in decoder.feed(data):
                 for response in self.provisioner.handle(item, self.clock()):
                     port.write(encode_frame(bytes(response)))

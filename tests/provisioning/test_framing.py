@@ -82,3 +82,15 @@ def test_every_truncation_of_a_frame_is_refused():
     for length in range(1, len(frame)):
         with pytest.raises(FrameError):
             decode_frame(frame[:length])
+
+
+def test_an_unfinished_frame_can_be_discarded():
+    decoder = Decoder()
+    frame = encode_frame(b"second")
+    assert decoder.feed(frame[:4]) == []
+    assert decoder.pending == 4
+    decoder.discard()
+    assert (decoder.pending, decoder.dropped) == (0, 1)
+    assert decoder.feed(frame) == [b"second"]
+    decoder.discard()  # nothing pending: nothing counted
+    assert decoder.dropped == 1

@@ -118,3 +118,18 @@ def test_zeroize_cut_off_before_it_is_complete_changes_nothing(make_unit, tmp_pa
         unit.cable.cut()
     unit.stop()
     assert snapshot(tmp_path) == before
+
+
+def test_a_half_frame_left_behind_is_forgotten_before_the_next_request(make_unit):
+    unit = make_unit()
+    unit.service.frame_timeout = 0.05
+    half = frame(Request(1, Command.HELLO))[:5]
+    with serial.Serial(unit.cable.host_path, timeout=0.05) as port:
+        port.write(half)
+        port.flush()
+        deadline = time.monotonic() + 5
+        while unit.service.frames_forgotten == 0:
+            assert time.monotonic() < deadline, "the unit never forgot the half frame"
+            assert port.read(1) == b""  # a half frame gets no answer
+    (response,) = exchange(unit.cable.host_path, frame(Request(2, Command.HELLO)))
+    assert (response.id, response.status) == (2, Status.OK)
