@@ -8,9 +8,11 @@ import sqlite3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from host import commands
 from host.cli import main
 from host.listing import list_units
 from host.udev_rule import RULE_FILE, laptop_rule
+from terminal.journal.store import Journal
 from terminal.keys import load_keys
 from tests.provisioning.harness import hotline_host
 
@@ -167,8 +169,6 @@ def test_install_udev_without_root_says_sudo(tmp_path, capsys):
 # -- the journal ------------------------------------------------------------
 
 def write_journal(unit, records: int) -> None:
-    from terminal.journal.store import Journal
-
     journal = Journal(unit.data_dir / "journal.sqlite", load_keys(unit.key_dir).signing, unit=unit.unit_id,
                       checkpoint_every=10)
     try:
@@ -231,8 +231,6 @@ def test_report_from_a_pulled_journal(pulled, tmp_path):
 
 
 def test_an_interrupted_pull_resumes_where_it_stopped(journalled, tmp_path):
-    from host import commands
-
     out = tmp_path / "a.sqlite"
     seen = []
 

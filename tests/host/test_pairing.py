@@ -1,14 +1,25 @@
-"""End to end over real ptys: two simulated units, the technician's `hotline-host` on the other end."""
+"""End to end over real ptys: two simulated units, the technician's `hotline-host` on the other end.
+
+The last tests build link sessions from exactly what provisioning wrote: a
+handshake and a message succeed between the paired units, and fail when one
+unit was paired with a wrong bundle. (The lead's simulated call can replace the
+bare link with the daemon, from the same `provision_pair` config paths.)
+"""
 
 import base64
+import json
 import logging
 
 from cryptography.hazmat.primitives import serialization
 
 from terminal.config import load
-from terminal.keys import load_keys
+from terminal.keys import generate_keys, load_keys
+from terminal.link.constants import CHANNEL_TEXT
+from terminal.link.events import DataReceived, HandshakeCompleted
+from terminal.link.session import LinkSession
+from terminal.provisioning.bundle import make_bundle
 from terminal.provisioning.framing import Decoder
-from tests.provisioning.harness import provision_pair
+from tests.provisioning.harness import PAIRING_ID, hotline_host, provision_pair
 
 PSK = base64.b64encode(bytes(range(100, 132))).decode()
 
@@ -69,3 +80,65 @@ def test_private_keys_never_leave_the_unit(make_unit, tmp_path, capsys, caplog):
         for form, needle in _private_forms(unit.key_dir).items():
             for where, hay in haystacks.items():
                 assert needle not in hay, f"{unit.unit_id}'s {form} private key appears in {where}"
+
+
+# -- the provisioned keys carry a link --------------------------------------
+
+def link_from(config_path):
+    """A LinkSession built from exactly what provisioning left in the unit's config and key dir."""
+    config = load(config_path)
+    return LinkSession(
+        static=load_keys(config.unit.key_dir).static,
+        peer_static=config.peer.static_public,
+        endpoints=config.peer.endpoints,
+        pairing_id=config.link.pairing_id,
+        psk=config.peer.psk,
+    )
+
+
+def shuttle(a, b, addr_a, addr_b, now) -> None:
+    """Carry datagrams both ways until neither side has anything to send."""
+    for _ in range(20):
+        moved = False
+        for src, dst, src_addr in ((a, b, addr_a), (b, a, addr_b)):
+            for data, _dest in src.datagrams_to_send(now):
+                dst.receive_datagram(data, src_addr, now)
+                moved = True
+        if not moved:
+            return
+
+
+def events(session) -> list:
+    out = []
+    while (event := session.next_event()) is not None:
+        out.append(event)
+    return out
+
+
+ADDR_A, ADDR_B = ("192.0.2.10", 4870), ("198.51.100.20", 4870)
+
+
+def test_paired_units_hold_a_link_with_the_provisioned_keys(make_unit, tmp_path):
+    psk_file = tmp_path / "psk"
+    psk_file.write_text(PSK)
+    _, _, (config_a, config_b) = paired_units(make_unit, tmp_path, psk_file=psk_file)
+    a, b = link_from(config_a), link_from(config_b)
+    a.start(10.0)
+    shuttle(a, b, ADDR_A, ADDR_B, 10.0)
+    a.send(CHANNEL_TEXT, b"test message", 10.1)
+    shuttle(a, b, ADDR_A, ADDR_B, 10.1)
+    assert any(isinstance(e, HandshakeCompleted) for e in events(a))
+    assert DataReceived(CHANNEL_TEXT, b"test message", 10.1) in events(b)
+
+
+def test_a_unit_paired_with_the_wrong_bundle_gets_no_link(make_unit, tmp_path):
+    _, b, (config_a, config_b) = paired_units(make_unit, tmp_path)
+    impostor = make_bundle(generate_keys(tmp_path / "impostor"), "A", ["192.0.2.10:4870"], PAIRING_ID)
+    (tmp_path / "impostor.json").write_text(json.dumps(impostor))
+    b.press()
+    hotline_host(b, "pair", "--peer", str(tmp_path / "impostor.json"))  # B now pins the wrong "A"
+    link_a, link_b = link_from(config_a), link_from(config_b)
+    link_a.start(10.0)
+    shuttle(link_a, link_b, ADDR_A, ADDR_B, 10.0)
+    assert not any(isinstance(e, HandshakeCompleted) for e in events(link_a) + events(link_b))
+    assert link_b.rejected > 0
