@@ -117,10 +117,14 @@ class TextChannel:
     def peer_reachable(self, now: float) -> None:
         """Call on the link's PeerReachable: resend everything outstanding at once."""
         self.reachable = True
-        for item in [*self._inflight.values(), *self._receipts.values()]:
-            item.retry.reset()
-            item.retry.deadline = now
-        self.handle_timer(now)
+        for out in self._inflight.values():
+            out.retry.reset()
+            self._transmit(out)
+            out.retry.arm(now)
+        for receipt in self._receipts.values():
+            receipt.retry.reset()
+            self._send_receipt(receipt, now)
+        self._pump(now)
 
     def peer_unreachable(self, now: float) -> None:
         """Call on the link's PeerUnreachable: hold everything until the peer is back."""

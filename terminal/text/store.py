@@ -124,6 +124,9 @@ class MessageStore:
                 raise StoreError(f"message store {self.path} is locked by another process; "
                                  f"could not {doing}, nothing was changed") from e
             raise StoreError(f"message store {self.path}: could not {doing}: {e}") from e
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"message store {self.path} refused an inconsistent write ({e}); "
+                             f"could not {doing}, nothing was changed") from e
         except sqlite3.DatabaseError as e:
             raise StoreError(f"message store {self.path} is damaged ({e}); could not {doing}, "
                              "nothing was changed; keep the file for inspection") from e
