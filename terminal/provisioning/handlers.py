@@ -232,6 +232,8 @@ class Provisioner:
             if section in _PRESENCE_SECTIONS:
                 self._require_presence(now, f"setting {name}")
             table = raw.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise CommandFailed(Status.BAD_ARGUMENT, f"{name!r}: '{section}' in the config is not a [section]")
             if value is None:
                 table.pop(key, None)
             else:
