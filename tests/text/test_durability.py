@@ -1,0 +1,89 @@
+"""SIGKILL the sender right after send() returns and the receiver right after it stores,
+restart both, and find every message delivered exactly once with both receipts.
+Real processes, real loopback UDP, real SQLite files."""
+
+import json
+import os
+import select
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Unit:
+    def __init__(self, db: Path, port: int, peer: int, *extra: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.text.udp_unit", "--db", str(db), "--port", str(port),
+             "--peer", str(peer), *extra], cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.seen: list[dict] = []
+
+    def expect(self, event: str, count: int = 1, timeout: float = 30.0) -> list[dict]:
+        """Read reports until `count` of `event` have been seen in total (an event, not a sleep)."""
+        deadline = time.monotonic() + timeout
+        while len(self.events(event)) < count:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            if not ready:
+                pytest.fail(f"no {count} x {event} within {timeout} s; saw {self.seen}")
+            line = self.proc.stdout.readline()
+            if not line:
+                pytest.fail(f"unit exited ({self.proc.wait()}) before {count} x {event}; saw {self.seen}")
+            self.seen.append(json.loads(line))
+        return self.events(event)
+
+    def events(self, event: str) -> list[dict]:
+        return [e for e in self.seen if e["event"] == event]
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+def ids(db: Path, table: str) -> list[str]:
+    with sqlite3.connect(db) as c:
+        return [r[0] for r in c.execute(f"SELECT id FROM {table} ORDER BY rowid")]
+
+
+def test_killed_and_restarted_units_deliver_each_message_once_with_receipts(tmp_path):
+    a_db, b_db, pa, pb = tmp_path / "a.db", tmp_path / "b.db", free_port(), free_port()
+    b = Unit(b_db, pb, pa, "--auto-ack")
+    b.expect("ready")
+    sent = []
+    for n in range(3):
+        a = Unit(a_db, pa, pb, "--send", f"message {n}")
+        sent.append(a.expect("send-returned")[0]["id"])
+        a.kill()                                            # right after send() returned
+    a = Unit(a_db, pa, pb)
+    first_b = b
+    first_b.expect("MessageReceived")
+    first_b.kill()                                          # right after it stored one
+    b = Unit(b_db, pb, pa, "--auto-ack")
+    read = a.expect("MessageRead", count=3)
+    a.kill(), b.kill()
+
+    shown = [e["id"] for unit in (first_b, b) for e in unit.events("MessageReceived")]
+    assert len(shown) == len(set(shown)) and set(shown) <= set(sent)   # never shown twice
+
+    assert sorted(e["id"] for e in read) == sorted(sent)
+    assert ids(a_db, "outbox") == sent
+    assert sorted(ids(b_db, "inbox")) == sorted(sent)       # stored once each (id is the key)
+    with sqlite3.connect(a_db) as c:
+        assert c.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall() == [("read", 3)]
+    with sqlite3.connect(b_db) as c:
+        rows = c.execute("SELECT seq, read_at IS NOT NULL FROM inbox ORDER BY seq")
+        assert rows.fetchall() == [(1, 1), (2, 1), (3, 1)]
