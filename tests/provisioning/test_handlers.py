@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from terminal.config import load
 from terminal.keys import generate_keys, load_keys
@@ -312,3 +314,26 @@ def test_each_change_is_reported_for_the_journal(unit, tmp_path):
     ok(unit, Command.ZEROIZE)
     assert [c for c, _ in changes] == ["enrol", "pair", "set_config", "zeroize"]
     assert changes[1][1] == f"peer B, fingerprint {peer_keys.identity.fingerprint}, with pre-shared key"
+
+
+json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=12)
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
+arg_names = st.sampled_from(["bundle", "psk", "endpoints", "values", "fresh", "offset", "length", "link.listen",
+                             "unit.id", "peer.id", "x"]) | st.text(max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(Command), st.dictionaries(arg_names, json_values, max_size=3))
+def test_any_arguments_get_a_specific_answer_never_an_internal_error(unit, command, args):
+    unit.presence.press(NOW)
+    responses = call(unit, command, args)
+    assert responses[-1].final
+    assert responses[-1].status != Status.INTERNAL, responses[-1].result
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=64))
+def test_any_bytes_get_exactly_one_answer(unit, data):
+    (response,) = unit.handle(data, NOW)
+    assert response.final

@@ -133,3 +133,22 @@ def test_a_half_frame_left_behind_is_forgotten_before_the_next_request(make_unit
             assert port.read(1) == b""  # a half frame gets no answer
     (response,) = exchange(unit.cable.host_path, frame(Request(2, Command.HELLO)))
     assert (response.id, response.status) == (2, Status.OK)
+
+
+def test_cable_pulled_while_the_unit_pairs_leaves_old_or_new_never_a_mix(make_unit, tmp_path):
+    a, b = make_unit("A"), make_unit("B", "198.51.100.20:4870")
+    provision_pair(a, b, tmp_path)
+    keys_before = load_keys(a.key_dir).identity
+    old_config = a.config_path.read_bytes()
+    other, other_keys = peer_bundle(tmp_path / "C")
+    a.press()
+    with serial.Serial(a.cable.host_path) as port:
+        port.write(frame(Request(6, Command.INSTALL_PEER, {"bundle": other})))
+        port.flush()
+        a.cable.cut()  # whether the unit got the whole request, and answered, is a race
+    a.stop()
+    config = load(a.config_path)
+    assert load_keys(config.unit.key_dir).identity == keys_before
+    if a.config_path.read_bytes() != old_config:
+        assert config.peer.static_public == other_keys.identity.static_public
+    assert not [p for p in a.root.iterdir() if p.name.startswith(".hotline.toml.")]
