@@ -74,15 +74,20 @@ class Keypair:
     send_counter: int = 0
     replay: ReplayFilter = field(default_factory=ReplayFilter)
 
+    # Deadlines are compared as `now >= created + limit`, exactly as get_timer() computes
+    # them: `now - created >= limit` can round the other way and re-arm a timer forever.
     def expired(self, now: float) -> bool:
-        return now - self.created >= REJECT_AFTER_TIME
+        return now >= self.created + REJECT_AFTER_TIME
 
     def can_send(self, now: float) -> bool:
         return not self.expired(now) and self.send_counter < REJECT_AFTER_MESSAGES
 
     def wants_rekey(self, now: float) -> bool:
-        limit = REKEY_AFTER_TIME if self.initiator else RESPONDER_REKEY_AFTER
-        return now - self.created >= limit or self.send_counter >= REKEY_AFTER_MESSAGES
+        return now >= self.created + self.rekey_after or self.send_counter >= REKEY_AFTER_MESSAGES
+
+    @property
+    def rekey_after(self) -> float:
+        return REKEY_AFTER_TIME if self.initiator else RESPONDER_REKEY_AFTER
 
 
 @dataclass
@@ -204,8 +209,7 @@ class LinkSession:
             deadlines.append(self._last_sent + self.keepalive_interval)
             deadlines.append(keypair.created + REJECT_AFTER_TIME)
             if self.pending is None:
-                limit = REKEY_AFTER_TIME if keypair.initiator else RESPONDER_REKEY_AFTER
-                deadlines.append(keypair.created + limit)
+                deadlines.append(keypair.created + keypair.rekey_after)
                 if self._last_received is not None and self._last_sent > self._last_received:
                     deadlines.append(self._last_received + self.keepalive_interval + REKEY_TIMEOUT)
         elif self.pending is None:
@@ -386,7 +390,7 @@ class LinkSession:
     def _path_silent(self, now: float) -> bool:
         """We have been sending but heard nothing back for a keepalive interval plus a retry."""
         last = self._last_received
-        return last is not None and self._last_sent > last and now - last >= self.keepalive_interval + REKEY_TIMEOUT
+        return last is not None and self._last_sent > last and now >= last + self.keepalive_interval + REKEY_TIMEOUT
 
     def _next_path(self) -> None:
         self.roamed = None

@@ -60,6 +60,7 @@ class Net:
             self.now = max(self.now, t)
             session.handle_timer(self.now)
             self.flush()
+            assert session.get_timer() is None or session.get_timer() > t, "handle_timer left its deadline due"
         self.now = until
 
     def events(self, session):

@@ -198,6 +198,17 @@ def test_rekey_on_time_with_traffic_continuing(up):
     assert net.now - a.current.created < REKEY_AFTER_TIME + REKEY_TIMEOUT
 
 
+@pytest.mark.parametrize("created", [121.00172340291478, 0.1 + 0.2, 1e9 + 0.3, 7.000000000000001])
+def test_a_deadline_from_get_timer_is_due_when_handled(up, created):
+    """`now - created >= limit` rounds below the limit for some floats; that re-armed a timer forever."""
+    a, b, net = up
+    a.current.created = created
+    assert a.current.wants_rekey(created + a.current.rekey_after)
+    assert a.current.expired(created + REJECT_AFTER_TIME)
+    a.handle_timer(created + a.current.rekey_after)
+    assert a.pending is not None
+
+
 def test_keys_are_refused_after_reject_after_time(up):
     a, b, net = up
     a.send(CHANNEL_TEST, b"old", 1.0)
