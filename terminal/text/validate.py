@@ -13,6 +13,8 @@ def check_text(text: str | bytes) -> str:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as e:
             raise TextRefused(f"message is not valid UTF-8 (byte {e.start}: {e.reason})") from None
+    if not isinstance(text, str):
+        raise TextRefused(f"message text must be a string, not {type(text).__name__}")
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError as e:
