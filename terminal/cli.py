@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="keep keys, configs and outputs in this directory")
     p.add_argument("--echoes", type=int, default=20, help="test messages to exchange (default 20)")
     p.set_defaults(func=cmd_sim)
+
+    from terminal.journal.commands import register as register_journal
+    register_journal(sub)
     return parser
 
 

@@ -14,11 +14,14 @@ import time
 from types import SimpleNamespace
 from typing import Callable
 
+from terminal import __version__
+from terminal.daemon.journaling import JournalWriter
+from terminal.journal import Journal
 from terminal.keys import UnitKeys
 from terminal.link.constants import CHANNEL_TEST
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
-from terminal.link.events import DataReceived, Event
+from terminal.link.events import DataReceived, Event, PeerReachable, PeerUnreachable
 from terminal.link.messages import MalformedPacket
 from terminal.link.session import LinkSession
 
@@ -37,6 +40,7 @@ class Unit:
         self.echo = Echo()
         self.endpoint: LinkEndpoint | None = None
         self.session: LinkSession | None = None
+        self.journal: JournalWriter | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
 
     @property
@@ -49,6 +53,11 @@ class Unit:
     async def start(self, sock: socket.socket | None = None) -> None:
         """Open the link. `sock`: an already bound UDP socket (the simulation pre-binds ports)."""
         link, peer = self.config.link, self.config.peer
+        data_dir = self.config.unit.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = JournalWriter(Journal(data_dir / "journal.sqlite", self.keys.signing, unit=self.name))
+        self.journal.record("boot", version=__version__)
+        self.journal.arm(self.loop)
         self.session = LinkSession(
             static=self.keys.static,
             peer_static=peer.static_public,
@@ -83,9 +92,14 @@ class Unit:
         finally:
             self._echo_waiters.pop(echo_id, None)
 
-    def close(self) -> None:
+    def close(self, reason: str = "stop") -> None:
+        """Close the link and sign the journal's tail. Idempotent."""
         if self.endpoint is not None:
             self.endpoint.close()
+            self.endpoint = None
+        if self.journal is not None:
+            self.journal.close(reason)
+            self.journal = None
 
     def _on_echo(self, payload: bytes, now: float) -> None:
         reply = self.echo.on_payload(payload, now)
@@ -109,5 +123,9 @@ class Unit:
                 self.session.stats["dropped_malformed_service"] += 1
                 log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
             return
+        if isinstance(event, PeerReachable):
+            self.journal.record("link_up", path="%s:%d" % self.session.destination[:2])
+        elif isinstance(event, PeerUnreachable):
+            self.journal.record("link_down", reason=f"no authenticated packet for {event.silent_for:.1f} s")
         for listener in self.listeners:
             listener(event)

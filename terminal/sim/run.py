@@ -52,7 +52,8 @@ async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
     handshake = {}
 
     def listener(unit, event):
-        if isinstance(event, HandshakeCompleted) and event.initiator and "rtt" not in handshake:
+        # A starts last, so its own initiation measures the handshake (B's waited for A to start).
+        if unit is a and isinstance(event, HandshakeCompleted) and event.initiator and "rtt" not in handshake:
             handshake["rtt"] = event.rtt
         if isinstance(event, PeerReachable):
             up[unit.name].set()

@@ -40,3 +40,21 @@ async def test_two_units_handshake_and_echo_over_loopback(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
+    from terminal.journal import load, verify
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a, b = load_unit(a_sim.config_path), load_unit(b_sim.config_path)
+    reachable = asyncio.Event()
+    a.listeners.append(lambda e: isinstance(e, PeerReachable) and reachable.set())
+    await b.start(b_sim.sock)
+    await a.start(a_sim.sock)
+    await asyncio.wait_for(reachable.wait(), 5)
+    a.close()
+    b.close()
+    data = load(tmp_path / "A" / "data" / "journal.sqlite")
+    verdict = verify(data.records, data.checkpoints, a.keys.identity.signing_public)
+    assert verdict.ok and verdict.unsigned_tail == 0
+    assert [r.kind for r in data.records] == ["boot", "link_up", "shutdown"]

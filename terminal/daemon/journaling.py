@@ -1,0 +1,64 @@
+"""The daemon's side of the journal: appends off the event loop, in order, and the checkpoint timer.
+
+An append waits for an fsync, so it runs in one worker thread; a single
+worker keeps records in the order they were asked for. `flush()` waits for
+every append asked so far (the simulation and shutdown use it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from terminal.journal import Journal, JournalFieldError
+
+log = logging.getLogger(__name__)
+
+
+class JournalWriter:
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._last: Future | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self.failures = 0
+
+    def record(self, kind: str, call_id: str | None = None, **fields) -> Future:
+        future = self._executor.submit(self._append, kind, call_id, fields)
+        self._last = future
+        return future
+
+    def _append(self, kind, call_id, fields):
+        try:
+            return self.journal.append(kind, call_id, **fields)
+        except JournalFieldError:
+            self.failures += 1
+            log.exception("refused a malformed journal record %r", kind)
+        except Exception:  # disk full, I/O error: counted, logged, the unit keeps running
+            self.failures += 1
+            log.exception("could not append %r to the journal", kind)
+        return None
+
+    async def flush(self) -> None:
+        if self._last is not None:
+            await asyncio.wrap_future(self._executor.submit(lambda: None))
+
+    def arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Keep the time-based checkpoint timer armed at the journal's own deadline."""
+        if self._timer is not None:
+            self._timer.cancel()
+        deadline = self.journal.get_timer()
+        delay = 60.0 if deadline is None else max(0.0, deadline - loop.time())
+        self._timer = loop.call_later(delay, self._on_timer, loop)
+
+    def _on_timer(self, loop) -> None:
+        self._executor.submit(self.journal.handle_timer)
+        self.arm(loop)
+
+    def close(self, reason: str = "stop") -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.record("shutdown", reason=reason)
+        self._executor.submit(self.journal.close)
+        self._executor.shutdown(wait=True)
