@@ -1,0 +1,1 @@
+"""The duty officer's desk console (textual), a client of the control socket."""
