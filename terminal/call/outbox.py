@@ -58,7 +58,7 @@ class Outbox:
         """Payloads whose retransmission time has come (and drop those past `give_up`)."""
         out = []
         for key, item in list(self._pending.items()):
-            if now - item.first_sent >= self.give_up:
+            if now >= item.first_sent + self.give_up:      # the same sum `deadline` reports
                 del self._pending[key]
                 self.given_up += 1
             elif not self.paused and now >= item.next_send:

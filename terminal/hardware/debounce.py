@@ -26,7 +26,7 @@ class Debouncer:
 
     def poll(self, now: float) -> bool | None:
         """The new stable state if the raw level has now held long enough, else None."""
-        if self._raw != self.state and now - self._since >= self.hold:
+        if self._raw != self.state and now >= self._since + self.hold:     # the same sum `deadline` reports
             self.state = self._raw
             return self.state
         return None

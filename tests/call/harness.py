@@ -50,5 +50,49 @@ def sent(outputs) -> list[ControlMessage]:
     return [o for o in outputs if isinstance(o, ControlMessage)]
 
 
-__all__ = ["RING", "RINGING", "ANSWER", "HANGUP", "ACK", "Reason", "CALLER_ID", "PEER_ID",
+ONE_WAY = 0.04
+
+
+class Pair:
+    """Units a and b; SendControl outputs travel to the other side after ONE_WAY unless `drop` says so."""
+
+    def __init__(self, drop=lambda sender, payload: False):
+        ids_a, ids_b = itertools.count(1000), itertools.count(2000)
+        self.a = CallMachine(CallSettings(), reachable=True, new_call_id=lambda: next(ids_a))
+        self.b = CallMachine(CallSettings(), reachable=True, new_call_id=lambda: next(ids_b))
+        self.drop = drop
+        self.link_up = True
+        self.in_flight: list[tuple[float, CallMachine, bytes]] = []
+        self.outputs = {"a": [], "b": []}
+        self.now = 0.0
+
+    def _name(self, m):
+        return "a" if m is self.a else "b"
+
+    def feed(self, m: CallMachine, outputs) -> None:
+        self.outputs[self._name(m)] += outputs
+        other = self.b if m is self.a else self.a
+        for o in outputs:
+            if isinstance(o, SendControl) and self.link_up and not self.drop(self._name(m), o.payload):
+                self.in_flight.append((self.now + ONE_WAY, other, o.payload))
+
+    def run_until(self, end: float) -> None:
+        while True:
+            times = [t for t, _, _ in self.in_flight]
+            times += [t for t in (self.a.get_timer(), self.b.get_timer()) if t is not None]
+            nxt = min(times, default=None)
+            if nxt is None or nxt > end:
+                self.now = end
+                return
+            self.now = nxt
+            due = [item for item in self.in_flight if item[0] <= nxt]
+            self.in_flight = [item for item in self.in_flight if item[0] > nxt]
+            for _, dest, payload in due:
+                self.feed(dest, dest.receive(payload, nxt))
+            for m in (self.a, self.b):
+                if m.get_timer() is not None and m.get_timer() <= nxt:
+                    self.feed(m, m.handle_timer(nxt))
+
+
+__all__ = ["Pair", "ONE_WAY", "RING", "RINGING", "ANSWER", "HANGUP", "ACK", "Reason", "CALLER_ID", "PEER_ID",
            "machine", "msg", "normalise", "step", "run", "sent"]

@@ -51,3 +51,10 @@ def test_a_newer_send_of_the_same_kind_and_call_replaces_the_old():
     box.send(RING, 0.0)
     box.send(RING, 5.0)
     assert box.is_pending(42, Kind.RING) and box.due(5.2) == [bytes(RING)]
+
+
+def test_give_up_happens_exactly_at_the_reported_deadline():
+    box = Outbox(initial=0.2, maximum=2.0, give_up=30.0)
+    box.send(RING, 0.3)                 # 30.3 - 0.3 < 30.0 in floating point
+    box.pause()
+    assert box.due(box.deadline()) == [] and box.deadline() is None

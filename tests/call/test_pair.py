@@ -2,54 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
+from terminal.call.actions import CallAnswered, CallMissed, StartVoice
+from terminal.call.machine import State
 
-from terminal.call.actions import CallAnswered, CallMissed, SendControl, StartVoice
-from terminal.call.machine import CallMachine, State
-from terminal.call.settings import CallSettings
-
-ONE_WAY = 0.04
-
-
-class Pair:
-    """Units a and b; SendControl outputs travel to the other side after ONE_WAY unless `drop` says so."""
-
-    def __init__(self, drop=lambda sender, payload: False):
-        ids_a, ids_b = itertools.count(1000), itertools.count(2000)
-        self.a = CallMachine(CallSettings(), reachable=True, new_call_id=lambda: next(ids_a))
-        self.b = CallMachine(CallSettings(), reachable=True, new_call_id=lambda: next(ids_b))
-        self.drop = drop
-        self.in_flight: list[tuple[float, CallMachine, bytes]] = []
-        self.outputs = {"a": [], "b": []}
-        self.now = 0.0
-
-    def _name(self, m):
-        return "a" if m is self.a else "b"
-
-    def feed(self, m: CallMachine, outputs) -> None:
-        self.outputs[self._name(m)] += outputs
-        other = self.b if m is self.a else self.a
-        for o in outputs:
-            if isinstance(o, SendControl) and not self.drop(self._name(m), o.payload):
-                self.in_flight.append((self.now + ONE_WAY, other, o.payload))
-
-    def run_until(self, end: float) -> None:
-        while True:
-            times = [t for t, _, _ in self.in_flight]
-            times += [t for t in (self.a.get_timer(), self.b.get_timer()) if t is not None]
-            nxt = min(times, default=None)
-            if nxt is None or nxt > end:
-                self.now = end
-                return
-            self.now = nxt
-            due = [item for item in self.in_flight if item[0] <= nxt]
-            self.in_flight = [item for item in self.in_flight if item[0] > nxt]
-            for _, dest, payload in due:
-                self.feed(dest, dest.receive(payload, nxt))
-            for m in (self.a, self.b):
-                if m.get_timer() is not None and m.get_timer() <= nxt:
-                    self.feed(m, m.handle_timer(nxt))
-
+from tests.call.harness import ONE_WAY, Pair
 
 def test_full_call_over_the_link():
     p = Pair()

@@ -44,3 +44,9 @@ def test_zero_hold_confirms_at_once():
 def test_negative_hold_refused():
     with pytest.raises(ValueError, match="must not be negative; got -1"):
         Debouncer(-1)
+
+
+def test_poll_at_the_reported_deadline_confirms():
+    d = Debouncer(0.03)
+    d.update(True, 0.3)                 # 0.33 - 0.3 < 0.03 in floating point
+    assert d.poll(d.deadline()) is True
