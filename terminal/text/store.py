@@ -86,7 +86,8 @@ class MessageStore:
     def __init__(self, path: str | os.PathLike, *, timeout: float = 2.0) -> None:
         self.path = Path(path)
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)   # one owner at a time, any thread
         except sqlite3.Error as e:
             raise StoreError(f"cannot open message store {self.path}: {e}") from e
         try:
@@ -119,6 +120,8 @@ class MessageStore:
     def _translate(self, doing: str) -> Iterator[None]:
         try:
             yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise                                   # a bug here, not a problem with the file
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise StoreError(f"message store {self.path} is locked by another process; "
