@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from terminal.call.tones import country_tones
+from terminal.config import Field, _boolean, _number
 from terminal.errors import ConfigError
 
 
@@ -34,3 +35,39 @@ class CallSettings:
                               f"ring_timeout ({self.ring_timeout})")
         if self.retransmit_initial > self.retransmit_max:
             raise ConfigError("call setting retransmit_initial must not exceed retransmit_max")
+
+
+def _country(raw, _base) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"expected a country code like 'GB' or 'EU', got {raw!r}")
+    country_tones(raw)
+    return raw
+
+
+def _seconds_or_off(low: float, high: float):
+    """Seconds, or 0 to switch the step off (TOML has no null)."""
+    seconds = _number(float, low, high)
+
+    def parse(raw, base):
+        return None if raw == 0 and not isinstance(raw, bool) else seconds(raw, base)
+    return parse
+
+
+_PARSERS = {
+    "country": _country,
+    "alert_after": _seconds_or_off(1.0, 3600.0),
+    "ring_timeout": _number(float, 5.0, 3600.0),
+    "no_answer_tone_for": _number(float, 0.5, 30.0),
+    "voice_message": _boolean,
+    "voice_message_max": _number(float, 1.0, 600.0),
+    "realert_every": _seconds_or_off(10.0, 86400.0),
+    "realert_ring_for": _number(float, 0.5, 60.0),
+    "lift_acknowledges_missed": _boolean,
+    "retransmit_initial": _number(float, 0.01, 5.0),
+    "retransmit_max": _number(float, 0.05, 30.0),
+    "retransmit_give_up": _number(float, 1.0, 600.0),
+}
+
+# The unit config's [call] section: `terminal.config.SCHEMA["call"] = CONFIG_SECTION`, then
+# `CallSettings(**vars(config.call))` (which adds the cross-field checks).
+CONFIG_SECTION: dict[str, Field] = {f.name: Field(_PARSERS[f.name], f.default) for f in fields(CallSettings)}

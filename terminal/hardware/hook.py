@@ -1,9 +1,14 @@
 """The handset's hook switch: a gpiozero input whose value is debounced on our side.
 
 gpiozero's MockPin ignores `bounce_time`, and a cradle switch bounces, so the
-pin's edges go through `Debouncer` with timestamps from `clock`. The owner
-calls `poll()` at `deadline()` to confirm a level that stopped bouncing; edges
-themselves confirm a level that had already held. Domain words are aliases.
+pin's edges go through `Debouncer` with timestamps from `clock`. A level that
+stopped bouncing is confirmed by `poll()` at `deadline()`; an edge itself
+confirms a level that had already held. Domain words are aliases.
+
+On a real Pi, edges arrive on gpiozero's callback thread. Pass
+`dispatch=loop.call_soon_threadsafe` to handle them on the owner's thread and
+`call_at=loop.call_at` (with `clock=loop.time`) to have `poll()` scheduled
+automatically; `when_lifted` / `when_replaced` then fire on the loop.
 """
 
 from __future__ import annotations
@@ -16,12 +21,19 @@ from gpiozero import DigitalInputDevice
 from terminal.hardware.debounce import Debouncer
 
 
+def _call_now(fn: Callable[[], None]) -> None:
+    fn()
+
+
 class HookSwitch(DigitalInputDevice):
     """Active (lifted) when the switch closes; with `pull_up` the contact closes to ground."""
 
     def __init__(self, pin=None, *, pull_up: bool = True, hold: float = 0.03,
-                 clock: Callable[[], float] = time.monotonic, pin_factory=None):
-        self._clock = clock
+                 clock: Callable[[], float] = time.monotonic,
+                 dispatch: Callable[[Callable[[], None]], None] = _call_now,
+                 call_at: Callable[[float, Callable[[], None]], object] | None = None,
+                 pin_factory=None):
+        self._clock, self._dispatch, self._call_at = clock, dispatch, call_at
         self._debouncer: Debouncer | None = None
         super().__init__(pin, pull_up=pull_up, pin_factory=pin_factory)
         try:
@@ -38,8 +50,16 @@ class HookSwitch(DigitalInputDevice):
         return int(self._debouncer.state)
 
     def _pin_changed(self, ticks, state):
-        if self._debouncer is not None:
-            self._confirm(self._debouncer.update(bool(self._state_to_value(state)), self._clock()))
+        level, now = bool(self._state_to_value(state)), self._clock()
+        self._dispatch(lambda: self._edge(level, now))
+
+    def _edge(self, level: bool, now: float) -> None:
+        if self._debouncer is None:
+            return
+        self._confirm(self._debouncer.update(level, now))
+        when = self._debouncer.deadline()
+        if when is not None and self._call_at is not None:
+            self._call_at(when, self.poll)
 
     def poll(self) -> None:
         """Confirm a level that has held long enough (fires `when_lifted` / `when_replaced`)."""

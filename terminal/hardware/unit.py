@@ -17,14 +17,16 @@ from terminal.hardware.ringer import Ringer
 
 
 class Hardware:
-    def __init__(self, profile: BoardProfile, *, pin_factory=None, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, profile: BoardProfile, *, pin_factory=None, clock: Callable[[], float] = time.monotonic,
+                 **hook_options):
+        """`hook_options` (dispatch=, call_at=) go to HookSwitch; see terminal.hardware.hook."""
         self.profile = profile
         self.handset_device = profile.handset_device
         self._devices: list = []
         p, f = profile, pin_factory
         try:
             self.hook = self._add(HookSwitch(p.hook.pin, pull_up=p.hook.pull_up, hold=p.hook_debounce,
-                                             clock=clock, pin_factory=f))
+                                             clock=clock, pin_factory=f, **hook_options))
             self.ringer = self._add(Ringer(p.ringer.pin, active_high=p.ringer.active_high, pin_factory=f))
             self.ringer_feedback = self._add(DigitalInputDevice(p.ringer_feedback.pin,
                                                                 pull_up=p.ringer_feedback.pull_up, pin_factory=f))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from terminal.call.cadence import CadenceSchedule, Pattern
-from terminal.call.settings import CallSettings
 from terminal.call.tones import COUNTRIES, SPECIAL_INFORMATION, country_tones
 from terminal.errors import ConfigError
 
@@ -80,14 +79,3 @@ def test_every_entry_has_all_tones():
 def test_unknown_country():
     with pytest.raises(ConfigError, match=r"no ring cadence for country 'XX'; known: CN, DE, EU"):
         country_tones("XX")
-
-
-@pytest.mark.parametrize("kwargs, error", [
-    ({"country": "XX"}, "no ring cadence"),
-    ({"ring_timeout": 0}, "ring_timeout must be positive"),
-    ({"alert_after": 60.0, "ring_timeout": 30.0}, r"alert_after \(60.0\) must be less than ring_timeout \(30.0\)"),
-    ({"retransmit_initial": 5.0}, "retransmit_initial must not exceed retransmit_max"),
-])
-def test_bad_settings(kwargs, error):
-    with pytest.raises(ConfigError, match=error):
-        CallSettings(**kwargs)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import pytest
 from gpiozero import GPIOPinInUse
 
@@ -11,8 +14,6 @@ from terminal.hardware.hook import HookSwitch
 from terminal.hardware.profile import OutputPin, load_profile
 from terminal.hardware.ringer import Ringer
 from terminal.hardware.unit import Hardware
-
-import dataclasses
 
 
 def test_hook_switch_debounces_a_bouncy_lift(factory, clock):
@@ -134,3 +135,34 @@ def test_unit_constructor_cleans_up_on_failure(factory, clock):
     with pytest.raises(GPIOPinInUse):
         Hardware(clash, pin_factory=factory, clock=clock)
     Hardware(profile, pin_factory=factory, clock=clock).close()      # the devices built before the failure were closed
+
+
+def test_hook_switch_hands_edges_to_the_owner_and_schedules_its_poll(factory, clock):
+    queued, scheduled = [], []
+    hook = HookSwitch(17, hold=0.03, clock=clock, pin_factory=factory,
+                      dispatch=queued.append, call_at=lambda when, fn: scheduled.append((when, fn)))
+    events = []
+    hook.when_lifted = lambda: events.append(clock.now)
+    clock.now = 2.0
+    factory.pin(17).drive_low()                  # on a Pi this runs on gpiozero's thread
+    assert events == [] and len(queued) == 1 and scheduled == []
+    clock.now = 2.001
+    queued.pop()()                               # the owner's loop runs the edge
+    assert [when for when, _ in scheduled] == [pytest.approx(2.03)]
+    clock.now = 2.03
+    scheduled.pop()[1]()                         # ... and later the scheduled poll
+    assert events == [2.03] and hook.is_lifted
+    hook.close()
+
+
+async def test_asyncio_wiring(factory):
+    """The daemon's wiring: edges and debounce confirmation run on the event loop."""
+    loop = asyncio.get_running_loop()
+    lifted = asyncio.Event()
+    hook = HookSwitch(17, hold=0.01, clock=loop.time, pin_factory=factory,
+                      dispatch=loop.call_soon_threadsafe, call_at=loop.call_at)
+    hook.when_lifted = lifted.set
+    factory.pin(17).drive_low()
+    await asyncio.wait_for(lifted.wait(), 2.0)
+    assert hook.is_lifted
+    hook.close()
