@@ -28,14 +28,19 @@ class ReceptionStats:
         self._highest = ext_seq if self._highest is None else max(self._highest, ext_seq)
         self._interval_received += 1
 
-    def take_interval_loss(self) -> float | None:
-        """Fraction of packets lost since the last call (before any recovery); None if none expected."""
+    def interval_loss(self) -> float | None:
+        """Fraction of packets lost so far in this interval (before any recovery); None if none expected."""
         if self._highest is None:
             return None
         expected = self._highest - self._interval_base
-        received = self._interval_received
-        self._interval_base = self._highest
-        self._interval_received = 0
         if expected <= 0:
-            return 0.0 if received else None
-        return max(0, expected - received) / expected
+            return 0.0 if self._interval_received else None
+        return max(0, expected - self._interval_received) / expected
+
+    def take_interval_loss(self) -> float | None:
+        """``interval_loss``, then start a new interval."""
+        loss = self.interval_loss()
+        if self._highest is not None:
+            self._interval_base = self._highest
+            self._interval_received = 0
+        return loss

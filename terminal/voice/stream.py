@@ -19,8 +19,10 @@ from terminal.voice.packet import (MAX_REDUNDANT, TYPE_REPORT, TYPE_VOICE, Malfo
 from terminal.voice.seqnum import seq_add
 
 REPORT_INTERVAL = 0.5            # seconds between receiver reports
+URGENT_REPORT_GAP = 0.1          # seconds after the last report when loss starts
 QUIET_PEAK = 600                 # int16 peak below which a frame counts as quiet (about -35 dBFS)
-QUIET_FRAMES = 3                 # quiet frames in a row before the jitter buffer may stretch or cut
+QUIET_FRAMES = 12                # quiet frames in a row (a pause, not a stop consonant) before the
+                                 # jitter buffer may stretch or cut
 LOSS_DECAY = 0.15                # per report, how fast the loss estimate falls back
 # (loss estimate at or above, redundant frames carried): RFC 2198 style, adaptive.
 REDUNDANCY_STEPS = ((0.003, 1), (0.04, 2), (0.15, 3))
@@ -108,6 +110,7 @@ class VoiceReceiver:
         self.report_interval = report_interval
         self._silence = bytes(self._decoder.frame_bytes)
         self._next_report = None
+        self._reported_loss = False
         self._quiet_run = QUIET_FRAMES
         self.counts = {"malformed": 0, "decode_errors": 0}
 
@@ -147,14 +150,25 @@ class VoiceReceiver:
             return self._decoder.conceal()
 
     def report(self, now: float) -> bytes | None:
-        """A receiver report to send back on CHANNEL_VOICE when one is due, else None."""
-        if self._next_report is None or now < self._next_report:
+        """A receiver report to send back on CHANNEL_VOICE when one is due, else None.
+
+        Due every ``report_interval``, and sooner (``URGENT_REPORT_GAP`` after the
+        last one) when loss starts after a loss-free report, so that the sender
+        turns redundancy on within a round trip.
+        """
+        if self._next_report is None:
+            return None
+        reception = self.buffer.reception
+        loss_started = (not self._reported_loss and (reception.interval_loss() or 0) > 0
+                        and now >= self._next_report - self.report_interval + URGENT_REPORT_GAP)
+        if now < self._next_report and not loss_started:
             return None
         self._next_report = now + self.report_interval
-        loss = self.buffer.reception.take_interval_loss()
+        loss = reception.take_interval_loss()
         if loss is None:
             return None
-        return bytes(ReceiverReport.from_measurement(loss, self.buffer.reception.jitter * 1000))
+        self._reported_loss = loss > 0
+        return bytes(ReceiverReport.from_measurement(loss, reception.jitter * 1000))
 
     @property
     def stats(self) -> dict:

@@ -26,6 +26,7 @@ def test_interval_loss():
     assert stats.take_interval_loss() is None                  # nothing expected, nothing came
     for seq in (21, 22, 25):
         stats.on_packet(seq, seq * 960, seq * 0.02)
+    assert stats.interval_loss() == pytest.approx(2 / 5)           # a look, no new interval
     assert stats.take_interval_loss() == pytest.approx(2 / 5)
     stats.on_packet(15, 15 * 960, 0.6)                         # only a very late one
     assert stats.take_interval_loss() == 0.0
