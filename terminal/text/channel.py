@@ -25,12 +25,12 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from terminal.text import wire
-from terminal.text.constants import INITIAL_RTO, MAX_RTO, RECEIVE_AHEAD, SEND_WINDOW
+from terminal.text.constants import INITIAL_RTO, MAX_RTO, MIN_RTO, RECEIVE_AHEAD, SEND_WINDOW
 from terminal.text.effects import Effect, ReceiptConfirmed, Released, Stored
 from terminal.text.events import MessageDelivered, MessageRead, MessageSent
 from terminal.text.fragments import Reassembly, full, split
 from terminal.text.precedence import Precedence
-from terminal.text.retry import Retry
+from terminal.text.retry import Retry, RttEstimator
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class _Outgoing:
     chunks: list[bytes]
     retry: Retry
     received: int = 0
+    sent_at: float | None = None            # first transmission, for an RTT sample
+    resent: bool = False                    # Karn: no RTT sample from a retransmitted message
 
 
 @dataclass
@@ -61,7 +63,8 @@ class _Incoming:
 
 class TextChannel:
     def __init__(self, stream: bytes, *, next_seq: int = 1, window: int = SEND_WINDOW,
-                 initial_rto: float = INITIAL_RTO, max_rto: float = MAX_RTO) -> None:
+                 initial_rto: float = INITIAL_RTO, min_rto: float = MIN_RTO,
+                 max_rto: float = MAX_RTO) -> None:
         if len(stream) != wire.STREAM_LEN:
             raise ValueError(f"stream id is {len(stream)} bytes; expected {wire.STREAM_LEN}")
         self.stream = stream
@@ -69,7 +72,7 @@ class TextChannel:
         self.window = window
         self.reachable = False
         self.dropped: Counter[str] = Counter()
-        self._rto = (initial_rto, max_rto)
+        self.rtt = RttEstimator(initial_rto, min_rto, max_rto)
         self._queue: list[tuple[int, float, int, bytes, str]] = []
         self._order = itertools.count()
         self._inflight: dict[int, _Outgoing] = {}
@@ -112,18 +115,19 @@ class TextChannel:
         receipt = _Receipt(id, at, self._retry())
         self._receipts[id] = receipt
         if self.reachable:
-            self._send_receipt(receipt, now)
+            self._out.append(bytes(wire.Read(id, at)))
+            receipt.retry.arm(now)
 
     def peer_reachable(self, now: float) -> None:
         """Call on the link's PeerReachable: resend everything outstanding at once."""
         self.reachable = True
         for out in self._inflight.values():
-            out.retry.reset()
+            out.resent = True
             self._transmit(out)
-            out.retry.arm(now)
+            out.retry.restart(self.rtt.rto, now)
         for receipt in self._receipts.values():
-            receipt.retry.reset()
-            self._send_receipt(receipt, now)
+            self._out.append(bytes(wire.Read(receipt.id, receipt.at)))
+            receipt.retry.restart(self.rtt.rto, now)
         self._pump(now)
 
     def peer_unreachable(self, now: float) -> None:
@@ -167,11 +171,12 @@ class TextChannel:
             return
         for out in self._inflight.values():
             if out.retry.due(now):
+                out.resent = True
                 self._transmit(out)
                 out.retry.back_off(now)
         for receipt in self._receipts.values():
             if receipt.retry.due(now):
-                self._send_receipt(receipt, now)
+                self._out.append(bytes(wire.Read(receipt.id, receipt.at)))
                 receipt.retry.back_off(now)
         self._pump(now)
 
@@ -186,7 +191,7 @@ class TextChannel:
     # --- sender side ----------------------------------------------------------
 
     def _retry(self) -> Retry:
-        return Retry(*self._rto)
+        return Retry(self.rtt.rto, self.rtt.maximum)
 
     def _pump(self, now: float) -> None:
         while self.reachable and self._queue and len(self._inflight) < self.window:
@@ -197,6 +202,7 @@ class TextChannel:
             self._inflight[out.seq] = out
             self._effects.append(MessageSent(id.hex(), out.seq, now))
             self._transmit(out)
+            out.sent_at = now
             out.retry.arm(now)
 
     def _transmit(self, out: _Outgoing) -> None:
@@ -207,9 +213,6 @@ class TextChannel:
                 self._out.append(bytes(wire.Data(self.stream, out.seq, index, count,
                                                  out.precedence, out.id, out.created, chunk)))
 
-    def _send_receipt(self, receipt: _Receipt, now: float) -> None:
-        self._out.append(bytes(wire.Read(receipt.id, receipt.at)))
-        receipt.retry.arm(now)
 
     def _on_ack(self, ack: wire.Ack, now: float) -> None:
         if ack.stream != self.stream:
@@ -218,9 +221,15 @@ class TextChannel:
         out = self._inflight.get(ack.seq)
         if out is None:
             return                                  # already delivered: a duplicate ack
+        if not out.resent and out.sent_at is not None:
+            self.rtt.sample(now - out.sent_at)
+            out.sent_at = None                      # one sample per message
+        progress = ack.received & ~out.received
         out.received = ack.received                 # latest word wins: a restarted peer forgets fragments
         if ack.received == full(len(out.chunks)):
             self._deliver(out, now)
+        elif progress:
+            out.retry.restart(self.rtt.rto, now)    # the path works: resend the rest soon
 
     def _deliver(self, out: _Outgoing, now: float) -> None:
         del self._inflight[out.seq]

@@ -1,19 +1,41 @@
-"""One retransmission timer with exponential backoff (RFC 6298 section 5, without RTT sampling)."""
+"""Retransmission timing: RFC 6298's round-trip estimator and a per-message backoff timer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from terminal.text.constants import INITIAL_RTO, MAX_RTO, MIN_RTO
+
+
+@dataclass
+class RttEstimator:
+    """SRTT/RTTVAR as in RFC 6298 section 2; feed it samples from untouched sends only (Karn)."""
+    initial: float = INITIAL_RTO
+    minimum: float = MIN_RTO
+    maximum: float = MAX_RTO
+    srtt: float | None = None
+    rttvar: float = 0.0
+
+    def sample(self, rtt: float) -> None:
+        if self.srtt is None:
+            self.srtt, self.rttvar = rtt, rtt / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+
+    @property
+    def rto(self) -> float:
+        if self.srtt is None:
+            return self.initial
+        return min(max(self.srtt + 4 * self.rttvar, self.minimum), self.maximum)
+
 
 @dataclass
 class Retry:
-    initial: float
+    """One message's timer: armed after each send, doubled after each timeout."""
+    rto: float
     maximum: float
-    rto: float = 0.0
     deadline: float | None = None
-
-    def __post_init__(self) -> None:
-        self.rto = self.initial
 
     def arm(self, now: float) -> None:
         """Call after sending: the next try is due one timeout from now."""
@@ -24,10 +46,10 @@ class Retry:
         self.rto = min(self.rto * 2, self.maximum)
         self.arm(now)
 
-    def reset(self) -> None:
-        """Call when the peer comes back: start again from the initial timeout."""
-        self.rto = self.initial
-        self.deadline = None
+    def restart(self, rto: float, now: float) -> None:
+        """Call on progress or when the peer comes back: the backoff starts over."""
+        self.rto = rto
+        self.arm(now)
 
     def due(self, now: float) -> bool:
         return self.deadline is not None and self.deadline <= now

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from terminal.text.alert import DEFAULT_BURST, DEFAULT_INTERVALS, AlertPolicy
 from terminal.text.channel import TextChannel
-from terminal.text.constants import INITIAL_RTO, MAX_RTO, SEND_WINDOW
+from terminal.text.constants import INITIAL_RTO, MAX_RTO, MIN_RTO, SEND_WINDOW
 from terminal.text.errors import StoreError
 from terminal.text.events import Event, MessageAcknowledged, MessageQueued, MessageReceived
 from terminal.text.precedence import Precedence
@@ -30,11 +30,12 @@ class TextService:
     def __init__(self, store_path: str | os.PathLike, *,
                  alert_intervals: Mapping[Precedence, float] = DEFAULT_INTERVALS,
                  burst_seconds: float = DEFAULT_BURST, window: int = SEND_WINDOW,
-                 initial_rto: float = INITIAL_RTO, max_rto: float = MAX_RTO,
+                 initial_rto: float = INITIAL_RTO, min_rto: float = MIN_RTO, max_rto: float = MAX_RTO,
                  store_timeout: float = 2.0) -> None:
         self.store = MessageStore(store_path, timeout=store_timeout)
         self.alert = AlertPolicy(alert_intervals, burst_seconds)
-        self._channel_args = dict(window=window, initial_rto=initial_rto, max_rto=max_rto)
+        self._channel_args = dict(window=window, initial_rto=initial_rto, min_rto=min_rto,
+                                  max_rto=max_rto)
         self._events: deque[Event] = deque()
         self.reachable_since: float | None = None
         self._stale = False

@@ -166,3 +166,45 @@ def test_a_read_receipt_is_resent_until_confirmed():
 def test_a_stream_id_of_the_wrong_length_is_refused():
     with pytest.raises(ValueError, match="stream id is 3 bytes; expected 8"):
         TextChannel(b"abc")
+
+
+@pytest.mark.parametrize("samples, rto", [
+    ([], 1.0),
+    ([0.1], 0.3),                     # srtt 0.1, rttvar 0.05
+    ([0.01], 0.2),                    # floored
+    ([0.1, 0.3], 0.475),              # rttvar 0.0875, srtt 0.125
+    ([30.0], 10.0),                   # capped
+])
+def test_the_round_trip_estimate_follows_rfc_6298(samples, rto):
+    from terminal.text.retry import RttEstimator
+    est = RttEstimator(1.0, 0.2, 10.0)
+    for s in samples:
+        est.sample(s)
+    assert est.rto == pytest.approx(rto)
+
+
+def test_rtt_is_sampled_from_clean_sends_only_and_sets_the_next_timeout():
+    ch = TextChannel(A)
+    ch.peer_reachable(0.0)
+    ch.queue(mid(1), Precedence.ROUTINE, "one", 0.0, now=0.0)
+    ch.handle_timer(1.0)                                     # resent: Karn says no sample
+    ch.receive(bytes(wire.Ack(A, 1, 1)), 1.1)
+    assert ch.rtt.srtt is None
+    ch.queue(mid(2), Precedence.ROUTINE, "two", 2.0, now=2.0)
+    ch.receive(bytes(wire.Ack(A, 2, 1)), 2.1)
+    assert ch.rtt.srtt == pytest.approx(0.1)
+    ch.queue(mid(3), Precedence.ROUTINE, "three", 3.0, now=3.0)
+    assert ch.get_timer() == pytest.approx(3.3)
+
+
+def test_progress_on_a_long_message_restarts_the_backoff():
+    ch = TextChannel(A)
+    ch.peer_reachable(0.0)
+    ch.queue(mid(1), Precedence.ROUTINE, "y" * (CHUNK_BYTES * 2), 0.0, now=0.0)
+    ch.handle_timer(1.0)
+    ch.handle_timer(3.0)
+    assert ch.get_timer() == 7.0
+    ch.receive(bytes(wire.Ack(A, 1, 0b01)), 3.5)
+    assert ch.get_timer() == 4.5
+    ch.receive(bytes(wire.Ack(A, 1, 0b01)), 3.6)            # no news: the timer stands
+    assert ch.get_timer() == 4.5
