@@ -254,6 +254,9 @@ class TextChannel:
             self._drop("too far ahead", f"seq {data.seq}, expecting {incoming.next_seq}")
             return
         key = (data.stream, data.seq)
+        if key not in self._partial and len(self._partial) >= RECEIVE_AHEAD:
+            self._drop("too many partial messages", f"seq {data.seq}")
+            return
         first, parts = self._partial.setdefault(key, (data, Reassembly(data.count)))
         if (first.count, first.id, first.precedence, first.created) != (
                 data.count, data.id, data.precedence, data.created):

@@ -11,6 +11,7 @@ the channel is rebuilt from the store: the peer's retransmissions recover.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections import deque
@@ -24,6 +25,8 @@ from terminal.text.events import Event, MessageAcknowledged, MessageQueued, Mess
 from terminal.text.precedence import Precedence
 from terminal.text.store import MessageStore, Record
 from terminal.text.validate import check_text
+
+log = logging.getLogger(__name__)
 
 
 class TextService:
@@ -68,7 +71,8 @@ class TextService:
         id = uuid.uuid4().hex
         self.store.enqueue(id, precedence, text, now)
         self._events.append(MessageQueued(id, precedence, now))
-        self._step(lambda: self.channel.queue(bytes.fromhex(id), precedence, text, now, now), now)
+        self._step_after_commit(lambda: self.channel.queue(bytes.fromhex(id), precedence, text, now, now),
+                                now)
         return id
 
     def ack(self, id: str, now: float) -> str:
@@ -76,7 +80,8 @@ class TextService:
         full_id, changed = self.store.acknowledge(id, now)
         if changed:
             self._events.append(MessageAcknowledged(full_id, now))
-            self._step(lambda: self.channel.send_read_receipt(bytes.fromhex(full_id), now, now), now)
+            self._step_after_commit(lambda: self.channel.send_read_receipt(bytes.fromhex(full_id), now, now),
+                                    now)
             self._update_alert(now)
         return full_id
 
@@ -139,6 +144,13 @@ class TextService:
         self._events.extend(events)
         if any(isinstance(e, MessageReceived) for e in events):
             self._update_alert(now)
+
+    def _step_after_commit(self, call, now: float) -> None:
+        """A step whose cause is already on disk: a store failure now only delays it."""
+        try:
+            self._step(call, now)
+        except StoreError as e:
+            log.warning("stored, but could not update message state yet (%s); retrying later", e)
 
     def _update_alert(self, now: float) -> None:
         self.alert.update(self.store.unread(), now)

@@ -128,6 +128,7 @@ def test_fragments_in_any_order_make_one_message():
     ([data(1, 0, 2, b"a"), data(1, 1, 3, b"b")], "inconsistent fragment"),
     ([data(1, chunk=b"\xff\xfe")], "bad message body"),
     ([bytes(wire.Ack(B, 1, 1))], "foreign stream"),
+    ([data(1, 0, 2, stream=bytes([n]) * 8) for n in range(RECEIVE_AHEAD + 1)], "too many partial messages"),
 ])
 def test_bad_input_is_dropped_and_counted_never_stored(payloads, reason):
     ch = TextChannel(A)
