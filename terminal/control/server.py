@@ -64,7 +64,12 @@ class Dispatcher:
             log.exception("control method %s failed", request.method)
             return ControlError("internal_error", f"{request.method} failed: {type(e).__name__}: {e}",
                                 request.id).to_line()
-        return result_line(request.id, result)
+        try:
+            return result_line(request.id, result)
+        except (TypeError, ValueError) as e:
+            log.error("control method %s returned something that is not JSON: %s", request.method, e)
+            return ControlError("internal_error", f"{request.method} returned something that is not JSON",
+                                request.id).to_line()
 
 
 class ControlServer(Dispatcher):

@@ -28,6 +28,7 @@ async def server(tmp_path):
     srv.register("echo", slow_echo)
     srv.register("explode", explode)
     srv.register("refuse", lambda: (_ for _ in ()).throw(ValueError("no, because")))
+    srv.register("opaque", lambda: object())
     await srv.start()
     yield srv
     await srv.close()
@@ -42,13 +43,14 @@ async def test_the_socket_is_0660_in_the_configured_group(server):
 async def test_calls_and_errors_over_one_connection(server):
     async with ControlClient(server.path) as client:
         assert await client.call("echo", value="hi") == {"echo": "hi"}
-        assert (await client.call("version"))["methods"] == ["echo", "explode", "refuse", "version"]
+        assert (await client.call("version"))["methods"] == ["echo", "explode", "opaque", "refuse", "version"]
         for method, params, code, message in [
             ("nope", {}, "unknown_method", "unknown method 'nope'; known: echo, explode"),
             ("echo", {}, "invalid_params", "echo: missing a required argument: 'value'"),
             ("echo", {"value": 1, "extra": 2}, "invalid_params", "unexpected keyword argument 'extra'"),
             ("refuse", {}, "refused", "no, because"),
             ("explode", {}, "internal_error", "explode failed: RuntimeError: boom"),
+            ("opaque", {}, "internal_error", "opaque returned something that is not JSON"),
         ]:
             with pytest.raises(ControlError, match=message) as e:
                 await client.call(method, **params)
