@@ -3,6 +3,11 @@
 Everything goes through the control socket; the console holds no state of
 its own beyond what it last fetched. Keys (with the thread focused): a =
 acknowledge the selected message, r = refresh, ctrl+q = quit.
+
+Methods it calls (the daemon registers them; link and call may be absent):
+    link.status -> {"reachable": bool, "last_heard": epoch seconds | null, "rtt": seconds | null}
+    call.status -> {"state": "idle" | "ringing_out" | ...}
+    msg.list / msg.send / msg.ack (terminal/text/handlers.py)
 """
 
 from __future__ import annotations
