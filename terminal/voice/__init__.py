@@ -1,1 +1,1 @@
-"""Voice: Opus codec, voice-channel packets, adaptive jitter buffer, sender and receiver (all sans-I/O)."""
+"""Voice: Opus codec, voice-channel packets, jitter buffer, sender and receiver; tones."""

@@ -70,7 +70,7 @@ class JitterBuffer:
         self.loss_memory_s = loss_memory_s
         self.restart_after_late = restart_after_late
         self._slack = deque(maxlen=window_frames)
-        self._depth = 0                # redundancy depth to allow for; falls only after loss_memory_s
+        self._depth = 0                # redundancy to allow for; falls after loss_memory_s
         self._depth_since = 0.0
         self._last_loss = None
         self.delay_s = 0.0

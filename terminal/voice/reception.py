@@ -29,7 +29,7 @@ class ReceptionStats:
         self._interval_received += 1
 
     def interval_loss(self) -> float | None:
-        """Fraction of packets lost so far in this interval (before any recovery); None if none expected."""
+        """Fraction lost so far in this interval (before any recovery); None if none expected."""
         if self._highest is None:
             return None
         expected = self._highest - self._interval_base

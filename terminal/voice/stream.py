@@ -49,7 +49,8 @@ class VoiceSender:
         self.max_redundancy = max_redundancy
         self._history = deque(maxlen=max(1, max_redundancy))
         self._seq = secrets.randbelow(1 << 16) if initial_seq is None else initial_seq
-        self._timestamp = secrets.randbelow(1 << 32) if initial_timestamp is None else initial_timestamp
+        self._timestamp = (secrets.randbelow(1 << 32) if initial_timestamp is None
+                           else initial_timestamp)
         self.loss = 0.0
         self.depth = 0
         self.counts = {"frames_sent": 0, "bytes_sent": 0, "reports": 0, "reports_malformed": 0}
@@ -192,7 +193,7 @@ class VoiceSession:
         return self.sender.encode(pcm)
 
     def on_payload(self, data: bytes, now: float) -> None:
-        """Any CHANNEL_VOICE payload from the peer: voice goes to the receiver, reports to the sender."""
+        """Any CHANNEL_VOICE payload from the peer: voice to the receiver, reports to the sender."""
         kind = data[0] if data else None
         if kind == TYPE_VOICE:
             self.receiver.on_payload(data, now)

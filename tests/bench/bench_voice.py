@@ -76,14 +76,15 @@ def main() -> None:
     print("Processing cost per 20 ms frame (CPU time, one core of this machine)")
     for redundancy in (0, 3):
         send, receive = cost_per_frame(speech["speech_a.wav"], redundancy)
-        print(f"  redundancy {redundancy}: send {send * 1e6:6.0f} us ({send / FRAME_S:.2%} of the frame)"
-              f"   receive {receive * 1e6:6.0f} us ({receive / FRAME_S:.2%})")
+        print(f"  redundancy {redundancy}: send {send * 1e6:6.0f} us ({send / FRAME_S:.2%} of the"
+              f" frame)   receive {receive * 1e6:6.0f} us ({receive / FRAME_S:.2%})")
 
     print("\nAdded delay at 0 % loss (30 ms network delay + uniform jitter)")
     for jitter in (0.0, 0.010, 0.020):
         waits, total = zip(*(added_delay(pcm, jitter) for pcm in speech.values()))
-        print(f"  jitter 0..{jitter * 1000:2.0f} ms: jitter-buffer wait {statistics.mean(waits):5.1f} ms,"
-              f"  mouth-to-ear added (frame + codec + buffer) {statistics.mean(total):5.1f} ms")
+        print(f"  jitter 0..{jitter * 1000:2.0f} ms: jitter-buffer wait"
+              f" {statistics.mean(waits):5.1f} ms,  mouth-to-ear added (frame + codec + buffer)"
+              f" {statistics.mean(total):5.1f} ms")
 
     print(f"\nPESQ-WB (16 kHz), mean over {len(SAMPLES)} clips x {len(SEEDS)} loss patterns")
     print(f"  {'loss':>5}  " + "  ".join(f"{name:>22}" for name in CONFIGS))
@@ -99,8 +100,9 @@ def main() -> None:
             cells.append(f"{score:5.2f} ({score / lossless[name]:4.0%}, min {min(scores):4.2f})")
         print(f"  {loss:5.0%}  " + "  ".join(f"{cell:>22}" for cell in cells))
     print("  (in brackets: share of the same configuration's lossless score; worst single run)")
-    cold = statistics.mean(pesq_wb(pcm, speech_through(pcm, lead_in_s=0.0, loss=0.10, seed=seed).pcm)
-                           for pcm in speech.values() for seed in SEEDS)
+    cold = statistics.mean(
+        pesq_wb(pcm, speech_through(pcm, lead_in_s=0.0, loss=0.10, seed=seed).pcm)
+        for pcm in speech.values() for seed in SEEDS)
     print(f"  10 % loss, speech from the very first frame (no lead-in), FEC+redundancy: {cold:.2f}"
           f" ({cold / lossless['FEC+redundancy']:.0%})")
     print(f"\nbenchmark took {time.perf_counter() - began:.1f} s")

@@ -1,4 +1,4 @@
-"""A lossy, delaying in-memory network between a VoiceSender and a VoiceReceiver, on a fake clock."""
+"""A lossy, delaying in-memory link between a VoiceSender and a VoiceReceiver, on a fake clock."""
 
 import heapq
 import itertools

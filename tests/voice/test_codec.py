@@ -42,7 +42,7 @@ def test_settings_reach_the_encoder():
 def test_in_band_fec_rebuilds_a_lost_frame_better_than_concealment(speech):
     encoder = Encoder(loss_percent=20)
     packets = [encoder.encode(frame) for frame in frames_of(speech, 960)]
-    reference = [d for d in map(Decoder().decode, packets)]   # state follows the whole stream
+    reference = list(map(Decoder().decode, packets))   # one decoder through the whole stream
     fec_error = plc_error = 0.0
     for lost in range(20, 90, 7):
         with_fec, with_plc = Decoder(), Decoder()
@@ -50,7 +50,8 @@ def test_in_band_fec_rebuilds_a_lost_frame_better_than_concealment(speech):
             with_fec.decode(packet)
             with_plc.decode(packet)
         ideal = np.frombuffer(reference[lost], dtype="<i2").astype(float)
-        fec_error += np.sum((np.frombuffer(with_fec.decode_fec(packets[lost + 1]), "<i2") - ideal) ** 2)
+        rebuilt = np.frombuffer(with_fec.decode_fec(packets[lost + 1]), "<i2")
+        fec_error += np.sum((rebuilt - ideal) ** 2)
         plc_error += np.sum((np.frombuffer(with_plc.conceal(), "<i2") - ideal) ** 2)
     assert fec_error < plc_error / 2
 
@@ -62,7 +63,8 @@ def test_concealment_gives_a_whole_frame():
 
 @pytest.mark.parametrize("frame_ms", [0, 5, 30, 60])
 def test_unsupported_frame_length(frame_ms):
-    with pytest.raises(CodecError, match=rf"^frame length must be one of \(10, 20, 40\) ms, not {frame_ms}$"):
+    message = rf"^frame length must be one of \(10, 20, 40\) ms, not {frame_ms}$"
+    with pytest.raises(CodecError, match=message):
         Encoder(frame_ms)
     with pytest.raises(CodecError):
         Decoder(frame_ms)
@@ -87,7 +89,8 @@ def test_loss_hint_out_of_range():
 
 def test_packet_of_another_frame_length_is_refused():
     packet = Encoder(10).encode(bytes(960))
-    with pytest.raises(CodecError, match="^Opus packet holds 480 samples, expected a 20 ms frame of 960$"):
+    message = "^Opus packet holds 480 samples, expected a 20 ms frame of 960$"
+    with pytest.raises(CodecError, match=message):
         Decoder(20).decode(packet)
 
 
