@@ -53,6 +53,7 @@ class VoiceSender:
                            else initial_timestamp)
         self.loss = 0.0
         self.depth = 0
+        self.last_report: ReceiverReport | None = None
         self.counts = {"frames_sent": 0, "bytes_sent": 0, "reports": 0, "reports_malformed": 0}
 
     @property
@@ -80,6 +81,7 @@ class VoiceSender:
             self.counts["reports_malformed"] += 1
             return
         self.counts["reports"] += 1
+        self.last_report = report
         loss = report.loss
         self.loss = loss if loss >= self.loss else self.loss + (loss - self.loss) * LOSS_DECAY
         wanted = redundancy_depth(self.loss, self.max_redundancy)
@@ -94,8 +96,11 @@ class VoiceSender:
 
     @property
     def stats(self) -> dict:
+        report = self.last_report
         return {**self.counts, "redundancy_depth": self.depth,
-                "loss_hint_percent": self._encoder.loss_percent}
+                "loss_hint_percent": self._encoder.loss_percent,
+                "peer_loss_percent": round(report.loss * 100, 1) if report else None,
+                "peer_jitter_ms": report.jitter_ms if report else None}
 
     def close(self) -> None:
         self._encoder.close()

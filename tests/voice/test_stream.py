@@ -50,6 +50,7 @@ def test_measured_loss_turns_on_redundancy_and_sizes_fec_for_the_rest(sender):
     assert sender.depth == 2
     assert packet.redundant == ((2, primaries[1]), (1, primaries[2]))
     assert sender.stats["loss_hint_percent"] == 0          # 10 % ^ 3 left for FEC
+    assert (sender.stats["peer_loss_percent"], sender.stats["peer_jitter_ms"]) == (9.8, 0)
 
 
 def test_without_redundancy_the_opus_loss_hint_is_the_measured_loss():
