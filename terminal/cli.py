@@ -40,7 +40,14 @@ def cmd_sim(args) -> int:
         print(json.dumps(summary))
     else:
         print_summary(summary)
-    return 0 if summary["handshake"]["ok"] and summary["echo"]["received"] == summary["echo"]["sent"] else 1
+    return 0 if sim_ok(summary) else 1
+
+
+def sim_ok(summary: dict) -> bool:
+    """What a healthy pair achieves; the exit status of `hotline sim`."""
+    echo, text = summary["echo"], summary["text"]
+    return (summary["handshake"]["ok"] and echo["received"] == echo["sent"]
+            and text["sent"] == text["delivered"] == text["read"] > 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sim)
 
     from terminal.journal.commands import register as register_journal
+    from terminal.text.commands import register as register_text
+
     register_journal(sub)
+    register_text(sub)
     return parser
 
 

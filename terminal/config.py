@@ -123,6 +123,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "endpoints": Field(_endpoints),
         "psk": Field(_optional(_key32), None, secret=True),
     },
+    "control": {
+        "socket": Field(_path, Path("/run/hotline/control.sock")),
+        "group": Field(_optional(_string(r"[a-z_][a-z0-9_-]{0,31}", ", a Unix group name")), None),
+    },
 }
 
 

@@ -42,3 +42,6 @@ def test_sim_json_summary():
     echo = summary["echo"]
     assert echo["sent"] == echo["received"] > 0
     assert echo["rejected"] >= 4          # the simulated attacker's datagrams
+    text = summary["text"]
+    assert text["sent"] == text["delivered"] == text["read"] == 2
+    assert text["delivery_latency_ms"]["max"] > 0

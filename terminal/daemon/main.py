@@ -43,7 +43,7 @@ async def serve(config_path: str) -> None:
                 pass
     finally:
         notifier.notify("STOPPING=1")
-        unit.close()
+        await unit.close()
 
 
 def run_daemon(config_path: str) -> int:

@@ -18,12 +18,16 @@ from terminal import __version__
 from terminal.daemon.journaling import JournalWriter
 from terminal.journal import Journal
 from terminal.keys import UnitKeys
-from terminal.link.constants import CHANNEL_TEST
+from terminal.control.server import ControlServer
+from terminal.daemon.texting import TextLink
+from terminal.link.constants import CHANNEL_TEST, CHANNEL_TEXT
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
 from terminal.link.events import DataReceived, Event, PeerReachable, PeerUnreachable
 from terminal.link.messages import MalformedPacket
 from terminal.link.session import LinkSession
+from terminal.text.handlers import text_handlers
+from terminal.text.service import TextService
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ class Unit:
         self.endpoint: LinkEndpoint | None = None
         self.session: LinkSession | None = None
         self.journal: JournalWriter | None = None
+        self.text: TextLink | None = None
+        self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
 
     @property
@@ -50,8 +56,11 @@ class Unit:
     def now(self) -> float:
         return self.loop.time()
 
-    async def start(self, sock: socket.socket | None = None) -> None:
-        """Open the link. `sock`: an already bound UDP socket (the simulation pre-binds ports)."""
+    async def start(self, sock: socket.socket | None = None, *, control: bool = True) -> None:
+        """Open the journal, the link, the text service and the control socket.
+
+        `sock`: an already bound UDP socket (the simulation pre-binds ports).
+        """
         link, peer = self.config.link, self.config.peer
         data_dir = self.config.unit.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +84,27 @@ class Unit:
             self.endpoint._pump()
         else:
             self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch)
+        self.text = TextLink(TextService(data_dir / "text.sqlite"), self.send, self.journal, self.loop)
+        self.handlers[CHANNEL_TEXT] = self.text.on_payload
+        self.text.start(reachable=bool(self.session.reachable))
+        if control:
+            self.control = ControlServer(self.config.control.socket, group=self.config.control.group)
+            self.control.register("link.status", self.link_status)
+            for method, handler in text_handlers(self.text.service, after=self.text.pump).items():
+                self.control.register(method, handler)
+            await self.control.start()
+
+    def link_status(self) -> dict:
+        session = self.session
+        last = session.last_received
+        return {
+            "peer": self.config.peer.id,
+            "reachable": bool(session.reachable),
+            "last_heard": None if last is None else last + session.wall_offset,
+            "rtt": session.rtt,
+            "endpoint": "%s:%d" % session.destination[:2],
+            "rejected": session.rejected,
+        }
 
     def send(self, channel: int, payload: bytes, via=None) -> None:
         self.endpoint.send(channel, payload, via)
@@ -92,8 +122,14 @@ class Unit:
         finally:
             self._echo_waiters.pop(echo_id, None)
 
-    def close(self, reason: str = "stop") -> None:
-        """Close the link and sign the journal's tail. Idempotent."""
+    async def close(self, reason: str = "stop") -> None:
+        """Stop serving, close the link and sign the journal's tail. Idempotent."""
+        if self.control is not None:
+            await self.control.close()
+            self.control = None
+        if self.text is not None:
+            self.text.close()
+            self.text = None
         if self.endpoint is not None:
             self.endpoint.close()
             self.endpoint = None
@@ -123,6 +159,8 @@ class Unit:
                 self.session.stats["dropped_malformed_service"] += 1
                 log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
             return
+        if isinstance(event, (PeerReachable, PeerUnreachable)) and self.text is not None:
+            self.text.on_link(isinstance(event, PeerReachable))
         if isinstance(event, PeerReachable):
             self.journal.record("link_up", path="%s:%d" % self.session.destination[:2])
         elif isinstance(event, PeerUnreachable):

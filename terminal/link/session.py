@@ -149,6 +149,11 @@ class LinkSession:
         return self.roamed or self.endpoints[self.endpoint_index]
 
     @property
+    def last_received(self) -> float | None:
+        """When the last authenticated packet arrived (the caller's clock), or None."""
+        return self._last_received
+
+    @property
     def keepalive_interval(self) -> float:
         """At most KEEPALIVE_TIMEOUT, and short enough that two lost keepalives are not 'unreachable'."""
         return min(KEEPALIVE_TIMEOUT, self.unreachable_after / 3)

@@ -70,6 +70,7 @@ def provision_pair(out_dir: Path, *, unreachable_after: float = 15.0, psk: bytes
                 "endpoints": [f"{LOOPBACK}:{socks[peer].getsockname()[1]}"],
                 "psk": encode_key(psk) if psk else None,
             },
+            "control": {"socket": "control.sock"},
         }
         for section, values in (extra or {}).items():
             sections.setdefault(section, {}).update(values)

@@ -15,13 +15,21 @@ from pathlib import Path
 
 from terminal import config as config_mod
 from terminal.daemon.unit import Unit
+from terminal.errors import HotlineError
 from terminal.keys import load_keys
 from terminal.link.events import HandshakeCompleted, PeerReachable
 from terminal.link.noise import public_bytes
 from terminal.link.session import LinkSession
+from terminal.control.client import ControlClient
 from terminal.sim.provision import provision_pair
+from terminal.text import events as text_events
+from terminal.text.tally import TextTally
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+
+class SimFailure(HotlineError):
+    """The simulated pair did not do what a healthy pair does."""
 
 
 def load_unit(config_path: Path) -> Unit:
@@ -74,6 +82,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
         # Loopback keeps order per socket: B read the hostile datagrams before the echoes it answered.
         attacker.close()
         received = [r for r in rtts if r is not None]
+        text = await _exchange_messages(a, b)
         drops = {}
         for unit in (a, b):
             for name, n in unit.session.stats.items():
@@ -88,10 +97,43 @@ async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
                 "rejected_by_reason": drops,
                 "rtt_ms_median": round(sorted(received)[len(received) // 2] * 1000, 3) if received else None,
             },
+            "text": text,
         }
     finally:
-        a.close()
-        b.close()
+        await a.close()
+        await b.close()
+
+
+async def _exchange_messages(a: Unit, b: Unit, timeout: float = 10.0) -> dict:
+    """A FLASH message each way through each unit's control socket; each reader acknowledges it."""
+    tally = TextTally()
+    received = {"A": asyncio.Queue(), "B": asyncio.Queue()}
+    read = {"A": asyncio.Queue(), "B": asyncio.Queue()}
+
+    def listener(name, event):
+        tally.record(event)
+        if isinstance(event, text_events.MessageReceived):
+            received[name].put_nowait(event)
+        elif isinstance(event, text_events.MessageRead):
+            read[name].put_nowait(event)
+
+    for unit in (a, b):
+        unit.text.listeners.append(lambda event, name=unit.name: listener(name, event))
+    clients = {unit.name: ControlClient(unit.config.control.socket) for unit in (a, b)}
+    try:
+        for name, peer, words in (("A", "B", "FLASH test from A: please acknowledge."),
+                                  ("B", "A", "Routine test from B.")):
+            precedence = "flash" if name == "A" else "routine"
+            sent = await clients[name].call("msg.send", text=words, precedence=precedence)
+            got = await asyncio.wait_for(received[peer].get(), timeout)
+            if got.id != sent["id"] or got.text != words:
+                raise SimFailure(f"unit {peer} showed {got.text!r} ({got.id}), not what {name} sent ({sent['id']})")
+            await clients[peer].call("msg.ack", id=got.id)
+            await asyncio.wait_for(read[name].get(), timeout)
+    finally:
+        for client in clients.values():
+            await client.close()
+    return tally.summary()
 
 
 def run(out_dir: str | None = None, *, echoes: int = 20) -> dict:

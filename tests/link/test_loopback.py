@@ -14,8 +14,8 @@ async def test_two_units_handshake_and_echo_over_loopback(tmp_path):
     reachable = asyncio.Event()
     a.listeners.append(lambda e: isinstance(e, PeerReachable) and reachable.set())
     try:
-        await b.start(b_sim.sock)
-        await a.start(a_sim.sock)
+        await b.start(b_sim.sock, control=False)
+        await a.start(a_sim.sock, control=False)
         await asyncio.wait_for(reachable.wait(), 5)
         rtts = await asyncio.gather(*(a.echo_test(b"msg %d" % i, timeout=5) for i in range(10)))
         assert all(r is not None and r >= 0 for r in rtts)
@@ -38,8 +38,8 @@ async def test_two_units_handshake_and_echo_over_loopback(tmp_path):
         assert reply is None
         probe.close()
     finally:
-        a.close()
-        b.close()
+        await a.close()
+        await b.close()
 
 
 async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
@@ -49,11 +49,11 @@ async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
     a, b = load_unit(a_sim.config_path), load_unit(b_sim.config_path)
     reachable = asyncio.Event()
     a.listeners.append(lambda e: isinstance(e, PeerReachable) and reachable.set())
-    await b.start(b_sim.sock)
-    await a.start(a_sim.sock)
+    await b.start(b_sim.sock, control=False)
+    await a.start(a_sim.sock, control=False)
     await asyncio.wait_for(reachable.wait(), 5)
-    a.close()
-    b.close()
+    await a.close()
+    await b.close()
     data = load(tmp_path / "A" / "data" / "journal.sqlite")
     verdict = verify(data.records, data.checkpoints, a.keys.identity.signing_public)
     assert verdict.ok and verdict.unsigned_tail == 0
