@@ -53,14 +53,17 @@ class CallMachine:
                  new_call_id: Callable[[], int] | None = None):
         self.settings = settings or CallSettings()
         self.tones = country_tones(self.settings.country)
-        self._new_call_id = new_call_id or (lambda: secrets.randbits(64))
+        self._new_call_id = new_call_id or (lambda: secrets.randbits(64) or 1)     # 0 means "no call" in `ref`
         self.state = State.IDLE
         self.reachable = reachable
         self.call_id: int | None = None
         self._call_ids: set[int] = set()
         self._ended: deque[int] = deque(maxlen=_REMEMBERED)
         self._seen: dict[tuple[int, Kind], None] = {}
-        self._since = 0.0                 # off-hook, RING sent or ring started (per state)
+        self._off_hook_at = 0.0           # this attempt began (handset lifted, or the link dropped mid-call)
+        self._ring_sent = 0.0             # RING first sent for this attempt
+        self._rung: set[int] = set()      # ids of this call we sent a RING for
+        self._closed: set[int] = set()    # ids of this call a HANGUP was sent or received for
         self._ring_started: float | None = None
         self._connected_at = 0.0
         self._alert_on = False
@@ -91,9 +94,9 @@ class CallMachine:
         out: list[Output] = []
         if state is State.WAITING:
             out += [PlayTone(None, None), SetIndicator("fault", False),
-                    CallFailed(cid, "unreachable", now - self._since, now)]
+                    CallFailed(cid, "unreachable", now - self._off_hook_at, now)]
         elif state is State.CALLING:
-            out += [self._send(Kind.HANGUP, cid, now, Reason.ABANDONED), CallFailed(cid, "hung_up", now - self._since, now)]
+            out += [self._send(Kind.HANGUP, cid, now, Reason.ABANDONED), CallFailed(cid, "hung_up", now - self._off_hook_at, now)]
         elif state is State.RINGBACK:
             out += [self._send(Kind.HANGUP, cid, now, Reason.ABANDONED), PlayTone(None, None),
                     CallMissed(cid, now - self._ring_started, "caller_hung_up", "outgoing", now)]
@@ -104,8 +107,7 @@ class CallMachine:
             out += [StopRecording(cid, "hung_up"), PlayTone(None, None)]
         else:
             out += [PlayTone(None, None)]
-        self._to_idle()
-        return out
+        return out + self._to_idle(now)
 
     def peer_reachable(self, now: float) -> list[Output]:
         out: list[Output] = [] if self.reachable else [SetIndicator("link", True)]
@@ -135,7 +137,7 @@ class CallMachine:
             out += self._stop_ringing()
             out += [CallMissed(cid, now - self._ring_started, "link_lost", "incoming", now)]
             out += self.missed.show(cid, now)
-            self._to_idle()
+            out += self._to_idle(now)
         return out
 
     def acknowledge_missed(self, now: float) -> list[Output]:
@@ -185,7 +187,7 @@ class CallMachine:
 
     def _on_ring(self, msg: ControlMessage, now: float) -> list[Output]:
         cid = msg.call_id
-        if cid in self._ended:
+        if cid in self._ended or cid in self._call_ids:
             return self._stale()
         if self.state is State.IDLE:
             self.state, self.call_id, self._call_ids = State.RINGING, cid, {cid}
@@ -199,24 +201,38 @@ class CallMachine:
         if self.state is State.RINGING:        # the peer restarted its call: ring on under the new id
             self._call_ids.add(cid)
             return [self._send(Kind.RINGING, cid, now)]
-        if self.state is State.CONNECTED:      # the peer lost track of this call: answer, keep talking
-            self._call_ids.add(cid)
-            return [self._send(Kind.ANSWER, cid, now)]
-        out: list[Output] = []               # off-hook here already: glare or a callback connects
-        if self.state is State.RECORDING:
+        if self.state in (State.CALLING, State.RINGBACK) or (self.state is State.WAITING and self.call_id in self._rung):
+            out = [SetIndicator("fault", False)] if self.state is State.WAITING else []
+            return out + self._glare(cid, now)
+        # Off-hook here already, and the peer rings a call we do not know: after ours ended, or (when
+        # connected) because the peer lost track of ours. It is a new call; connect at once.
+        out: list[Output] = []
+        if self.state is State.CONNECTED:
+            out += [StopVoice(self.call_id), CallEnded(self.call_id, now - self._connected_at, "peer", now)]
+        elif self.state is State.RECORDING:
             out.append(StopRecording(self.call_id, "callback"))
-        if self.state is State.WAITING:
+        elif self.state is State.WAITING:        # our RING never left: the peer's call is the call
             out.append(SetIndicator("fault", False))
-        if self.state in (State.WAITING, State.CALLING, State.RINGBACK):
-            direction = "both"               # glare: both ids name this call; both sides pick the lower
-        else:                                # after our own call ended: a new, incoming call
-            direction, self._ring_started = "incoming", None
-            self._ended.extend(self._call_ids)
-            self._call_ids = set()
-            out.append(CallStarted(cid, "incoming", now))
+        if self.state is State.WAITING:
+            direction = "both"
+        else:
+            direction = "incoming"
+            out += self._retire(now)
+            out.append(CallStarted(cid, direction, now))
+        self._ring_started = None
         self._call_ids.add(cid)
-        self.call_id = min(self._call_ids)
+        self.call_id = cid
         return out + [self._send(Kind.ANSWER, cid, now)] + self._connect(now, direction)
+
+    def _glare(self, cid: int, now: float) -> list[Output]:
+        """Both handsets went up and the RINGs crossed. The lower call id is the call: its owner connects
+        and hurries its RING along; the other side answers that RING (on arrival, if not already)."""
+        self._call_ids.add(cid)
+        if self.call_id < cid:
+            return [self._send(Kind.RING, self.call_id, now)] + self._connect(now, "both")
+        own, self.call_id = self.call_id, cid
+        self.outbox.cancel(own, Kind.RING)                # ours lost; `ref` tells the peer it is this call
+        return [self._send(Kind.ANSWER, cid, now, ref=own)] + self._connect(now, "both")
 
     def _on_ringing(self, msg: ControlMessage, now: float) -> list[Output]:
         if self.state is not State.CALLING or msg.call_id not in self._call_ids:
@@ -224,29 +240,33 @@ class CallMachine:
         self.state = State.RINGBACK
         self._ring_started = now
         self._timers["ring_timeout"] = now + self.settings.ring_timeout
-        return [PlayTone("ringback", self.tones.ringback), PeerRinging(self.call_id, now - self._since, now)]
+        return [PlayTone("ringback", self.tones.ringback), PeerRinging(self.call_id, now - self._ring_sent, now)]
 
     def _on_answer(self, msg: ControlMessage, now: float) -> list[Output]:
         if self.state not in (State.CALLING, State.RINGBACK) or msg.call_id not in self._call_ids:
             return self._stale()
+        if msg.ref:                            # glare: the peer's own call, absorbed into ours
+            self._call_ids.add(msg.ref)
+            return self._connect(now, "both")
         return self._connect(now, "outgoing")
 
     def _on_hangup(self, msg: ControlMessage, now: float) -> list[Output]:
         cid = self.call_id
         if msg.call_id not in self._call_ids:
+            self._ended.append(msg.call_id)      # a RING of it arriving late must not ring
             return self._stale()
+        self._closed.add(msg.call_id)
         if self.state is State.RINGING:
             reason = "no_answer" if msg.arg == Reason.NO_ANSWER else "caller_hung_up"
             out = self._stop_ringing() + [CallMissed(cid, now - self._ring_started, reason, "incoming", now)]
             out += self.missed.show(cid, now)
-            self._to_idle()
-            return out
+            return out + self._to_idle(now)
         if self.state in (State.CALLING, State.RINGBACK):   # the far unit's ring timed out first
             return self._give_up(now, tell_peer=False)
         if self.state is State.CONNECTED:
             self.state = State.CLEARED
             return [StopVoice(cid), CallEnded(cid, now - self._connected_at, "peer", now),
-                    PlayTone("busy", self.tones.busy)]
+                    PlayTone("busy", self.tones.busy)] + self._withdraw_rings(now)
         return self._stale()
 
     # --- timers ------------------------------------------------------------------
@@ -264,8 +284,7 @@ class CallMachine:
                                           EscalationStep(cid, "ring_stopped", now),
                                           CallMissed(cid, now - self._ring_started, "no_answer", "incoming", now)]
             out += self.missed.show(cid, now)
-            self._to_idle()
-            return out
+            return out + self._to_idle(now)
         if self.state in (State.CALLING, State.RINGBACK):
             return self._give_up(now, tell_peer=True)
         return []
@@ -285,12 +304,14 @@ class CallMachine:
 
     # --- helpers -----------------------------------------------------------------
 
-    def _send(self, kind: Kind, call_id: int, now: float, arg: int = 0) -> SendControl:
-        return SendControl(self.outbox.send(ControlMessage(kind, call_id, arg), now))
+    def _send(self, kind: Kind, call_id: int, now: float, arg: int = 0, ref: int = 0) -> SendControl:
+        if kind is Kind.HANGUP:
+            self._closed.add(call_id)
+        return SendControl(self.outbox.send(ControlMessage(kind, call_id, arg, ref), now))
 
     def _start_outgoing(self, now: float) -> list[Output]:
         cid = self._new_call_id()
-        self.call_id, self._call_ids, self._since, self._ring_started = cid, {cid}, now, None
+        self.call_id, self._call_ids, self._off_hook_at, self._ring_started = cid, {cid}, now, None
         out: list[Output] = [CallStarted(cid, "outgoing", now)]
         if self.reachable:
             return out + self._send_ring(now)
@@ -298,7 +319,8 @@ class CallMachine:
         return out + self._unreachable_signal()
 
     def _send_ring(self, now: float) -> list[Output]:
-        self.state, self._since = State.CALLING, now
+        self.state, self._ring_sent = State.CALLING, now
+        self._rung.add(self.call_id)
         self._timers["ring_timeout"] = now + self.settings.ring_timeout
         return [self._send(Kind.RING, self.call_id, now)]
 
@@ -307,9 +329,9 @@ class CallMachine:
 
     def _retry_after_loss(self, now: float) -> list[Output]:
         """The handset is still up after the link dropped: a new attempt, rung when the peer is back."""
-        self._ended.extend(self._call_ids)
+        out = self._retire(now)
         self._timers.clear()
-        return self._start_outgoing(now)
+        return out + self._start_outgoing(now)
 
     def _stop_ringing(self) -> list[Output]:
         self._timers.pop("alert", None)
@@ -333,9 +355,9 @@ class CallMachine:
         out: list[Output] = [self._send(Kind.HANGUP, cid, now, Reason.NO_ANSWER)] if tell_peer else []
         out.append(EscalationStep(cid, "ring_stopped", now))
         if tell_peer and self._ring_started is None:
-            out.append(CallFailed(cid, "no_ring_confirmation", now - self._since, now))
+            out.append(CallFailed(cid, "no_ring_confirmation", now - self._off_hook_at, now))
         else:
-            out.append(CallMissed(cid, now - (self._ring_started or self._since), "no_answer", "outgoing", now))
+            out.append(CallMissed(cid, now - (self._ring_sent if self._ring_started is None else self._ring_started), "no_answer", "outgoing", now))
         self._timers.pop("ring_timeout", None)
         self.state = State.NO_ANSWER
         out.append(PlayTone("no_answer", SPECIAL_INFORMATION))
@@ -344,7 +366,24 @@ class CallMachine:
             out.append(EscalationStep(cid, "voice_message_offered", now))
         return out
 
-    def _to_idle(self) -> None:
+    def _withdraw_rings(self, now: float) -> list[Output]:
+        """Every RING of ours in this call that no HANGUP has closed yet is withdrawn with one, so that
+        a copy still on its way (a glare's losing RING, say) cannot ring the peer after the call."""
+        out: list[Output] = []
+        for cid in sorted(self._rung - self._closed):
+            self.outbox.cancel(cid, Kind.RING)
+            out.append(self._send(Kind.HANGUP, cid, now, Reason.ABANDONED))
+        return out
+
+    def _retire(self, now: float) -> list[Output]:
+        """The current call is over here: withdraw its RINGs and remember its ids as ended."""
+        out = self._withdraw_rings(now)
         self._ended.extend(self._call_ids)
-        self.state, self.call_id, self._call_ids, self._ring_started = State.IDLE, None, set(), None
+        self._call_ids, self._rung, self._closed = set(), set(), set()
+        return out
+
+    def _to_idle(self, now: float) -> list[Output]:
+        out = self._retire(now)
+        self.state, self.call_id, self._ring_started = State.IDLE, None, None
         self._timers.clear()
+        return out

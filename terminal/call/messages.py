@@ -1,10 +1,12 @@
 """Call-control messages (the CHANNEL_CONTROL payload) as a small value class.
 
-Layout, 11 bytes, big-endian:
+Layout, 19 bytes, big-endian:
 
-    version u8 (=1) | kind u8 | call_id u64 | arg u8
+    version u8 (=1) | kind u8 | call_id u64 | arg u8 | ref u64
 
 `arg` is the acknowledged kind for ACK, the reason for HANGUP, and zero otherwise.
+`ref` is nonzero only on an ANSWER sent in glare: the answering side's own call
+id, which this call absorbs (so a copy of its RING arriving later is known).
 Every kind except ACK is retransmitted until the peer ACKs (kind, call_id).
 """
 
@@ -17,8 +19,8 @@ from dataclasses import dataclass
 from terminal.errors import HotlineError
 
 VERSION = 1
-LENGTH = 11
-_LAYOUT = struct.Struct(">BBQB")
+LENGTH = 19
+_LAYOUT = struct.Struct(">BBQBQ")
 
 
 class MalformedControl(HotlineError, ValueError):
@@ -44,19 +46,21 @@ class ControlMessage:
     kind: Kind
     call_id: int
     arg: int = 0
+    ref: int = 0
 
     def __post_init__(self):
-        if not 0 <= self.call_id < 2**64:
-            raise ValueError(f"call id {self.call_id} does not fit in 64 bits")
+        for name in ("call_id", "ref"):
+            if not 0 <= getattr(self, name) < 2**64:
+                raise ValueError(f"{name} {getattr(self, name)} does not fit in 64 bits")
 
     def __bytes__(self) -> bytes:
-        return _LAYOUT.pack(VERSION, self.kind, self.call_id, self.arg)
+        return _LAYOUT.pack(VERSION, self.kind, self.call_id, self.arg, self.ref)
 
     @classmethod
     def parse(cls, data: bytes) -> "ControlMessage":
         if len(data) != LENGTH:
             raise MalformedControl(f"control message is {len(data)} bytes; expected {LENGTH}")
-        version, kind, call_id, arg = _LAYOUT.unpack(data)
+        version, kind, call_id, arg, ref = _LAYOUT.unpack(data)
         if version != VERSION:
             raise MalformedControl(f"control message version {version} is not supported; expected {VERSION}")
         try:
@@ -69,7 +73,9 @@ class ControlMessage:
             raise MalformedControl(f"unknown HANGUP reason {arg}")
         if kind in (Kind.RING, Kind.RINGING, Kind.ANSWER) and arg:
             raise MalformedControl(f"{kind.name} carries argument {arg}; expected 0")
-        return cls(kind, call_id, arg)
+        if ref and kind is not Kind.ANSWER:
+            raise MalformedControl(f"{kind.name} carries a reference call id; only ANSWER may")
+        return cls(kind, call_id, arg, ref)
 
     def ack(self) -> "ControlMessage":
         """The acknowledgement of this message."""

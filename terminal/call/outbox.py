@@ -38,7 +38,11 @@ class Outbox:
 
     def ack(self, call_id: int, kind: int) -> bool:
         """The peer acknowledged (kind, call_id); True if it was outstanding."""
-        return self._pending.pop((call_id, Kind(kind)), None) is not None
+        return self.cancel(call_id, Kind(kind))
+
+    def cancel(self, call_id: int, kind: Kind) -> bool:
+        """Stop sending (kind, call_id); True if it was outstanding."""
+        return self._pending.pop((call_id, kind), None) is not None
 
     def is_pending(self, call_id: int, kind: Kind) -> bool:
         return (call_id, kind) in self._pending

@@ -15,11 +15,14 @@ from terminal.call.machine import State
 
 from tests.call.harness import Pair
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.sampled_from(["hook", "ack_missed"]), st.sampled_from(["a", "b"])),
-    st.tuples(st.sampled_from(["link"]), st.booleans()),
-    st.tuples(st.just("wait"), st.sampled_from([0.01, 0.05, 0.3, 2.0, 25.0, 70.0])),
-), max_size=30)
+# Weighted so that calls get far enough to be answered and hung up, with the rarer events mixed in.
+OPS = st.lists(st.sampled_from(
+    [("hook", "a"), ("hook", "b")] * 4
+    + [("wait", 0.05), ("wait", 0.3), ("wait", 2.0)] * 3
+    + [("wait", 0.01), ("wait", 25.0), ("wait", 70.0), ("link", False), ("link", True),
+       ("ack_missed", "a"), ("ack_missed", "b"),
+       ("cut", False), ("cut", True), ("notice", "a"), ("notice", "b")]
+), max_size=40)
 
 
 def last(outputs, kinds):
@@ -28,6 +31,9 @@ def last(outputs, kinds):
 
 
 def check(p: Pair, off_hook: dict) -> None:
+    settled = not p.in_flight and p.a.outbox.deadline() is None and p.b.outbox.deadline() is None
+    if settled and p.a.state is p.b.state is State.CONNECTED:
+        assert p.a.call_id == p.b.call_id                 # both name the call the same way (glare included)
     for name in ("a", "b"):
         m, out = getattr(p, name), p.outputs[name]
         if off_hook[name]:
@@ -40,7 +46,7 @@ def check(p: Pair, off_hook: dict) -> None:
             assert isinstance(last(out, (StartRinger, StopRinger)), StartRinger)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(OPS, st.floats(0.0, 0.5), st.integers(0, 2**32))
 def test_random_sequences(ops, loss, seed):
     rng = random.Random(seed)
@@ -54,10 +60,16 @@ def test_random_sequences(ops, loss, seed):
         elif op == "ack_missed":
             m = getattr(p, arg)
             p.feed(m, m.acknowledge_missed(p.now))
+        elif op == "cut":                          # the network changes; the units notice later, one by one
+            p.link_up = arg
+        elif op == "notice":
+            m = getattr(p, arg)
+            if m.reachable != p.link_up:
+                p.feed(m, m.peer_reachable(p.now) if p.link_up else m.peer_unreachable(p.now))
         elif op == "link":
-            if arg != p.link_up:
-                p.link_up = arg
-                for m in (p.a, p.b):
+            p.link_up = arg
+            for m in (p.a, p.b):
+                if m.reachable != arg:
                     p.feed(m, m.peer_reachable(p.now) if arg else m.peer_unreachable(p.now))
         else:
             p.run_until(p.now + arg)
@@ -65,15 +77,17 @@ def test_random_sequences(ops, loss, seed):
 
     # Settle: link up, no loss, handsets down, everything acknowledged.
     p.drop = lambda sender, payload: False
-    if not p.link_up:
-        p.link_up = True
-        for m in (p.a, p.b):
+    p.link_up = True
+    for m in (p.a, p.b):
+        if not m.reachable:
             p.feed(m, m.peer_reachable(p.now))
     for name in ("a", "b"):
         if off_hook[name]:
             m = getattr(p, name)
             p.feed(m, m.hook_replaced(p.now))
             off_hook[name] = False
+    p.run_until(p.now + 5.0)
+    assert p.a.state is p.b.state is State.IDLE           # nothing rings on once both handsets are down
     p.run_until(p.now + 100.0)
     for m in (p.a, p.b):
         p.feed(m, m.acknowledge_missed(p.now))

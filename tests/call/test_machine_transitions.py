@@ -9,6 +9,7 @@ from terminal.call.actions import (
     SecondaryAlert, SetIndicator, StartRecording, StartRinger, StartVoice, StopRecording, StopRinger, StopVoice,
 )
 from terminal.call.machine import State
+from terminal.call.messages import ControlMessage
 from terminal.call.tones import SPECIAL_INFORMATION, country_tones
 
 from tests.call.harness import (
@@ -51,6 +52,8 @@ CASES = [
      [msg(HANGUP, C, Reason.ABANDONED), SILENCE, CallMissed(C, 10.0, "caller_hung_up", "outgoing", 10.25)]),
     ("calling, link drops: waiting on the same call", CALLING + [("unreachable", 2.0)], State.WAITING,
      [SetIndicator("link", False), PlayTone("unreachable", EU.congestion), SetIndicator("fault", True)]),
+    ("calling, link drops, handset replaced: failed, timed from the lift",
+     CALLING + [("unreachable", 2.0), ("replace", 3.0)], State.IDLE, [CallFailed(C, "unreachable", 3.0, 3.0)]),
     ("ringback, link drops: missed, new attempt waits", RINGBACK + [("unreachable", 5.25)], State.WAITING,
      [CallMissed(C, 5.0, "link_lost", "outgoing", 5.25), CallStarted(C + 1, "outgoing", 5.25),
       SetIndicator("fault", True)]),
@@ -80,11 +83,27 @@ CASES = [
      [StopVoice(P), CallEnded(P, 10.0, "peer", 13.0)]),
     ("glare: our RING crossed theirs, both connect on the lower id", CALLING + [("recv", msg(RING, P), 0.05)],
      State.CONNECTED,
-     [msg(ACK, P, RING), msg(ANSWER, P), SILENCE, StartVoice(P), CallAnswered(P, 0.0, "both", 0.05)]),
+     [msg(ACK, P, RING), ControlMessage(ANSWER, P, 0, C), SILENCE, StartVoice(P), CallAnswered(P, 0.0, "both", 0.05)]),
     ("waiting, peer's RING arrives first: connect", WAITING + [("recv", msg(RING, P), 2.0)], State.CONNECTED,
      [SetIndicator("fault", False), msg(ANSWER, P), StartVoice(P)]),
-    ("connected, peer rings anew (lost track): answer it, keep talking",
-     CALLER_CONNECTED + [("recv", msg(RING, P), 8.0)], State.CONNECTED, [msg(ANSWER, P)]),
+    ("connected, the peer rings a call we do not know (it lost track of ours): end ours, answer theirs",
+     CALLER_CONNECTED + [("recv", msg(RING, P), 8.0)], State.CONNECTED,
+     [StopVoice(C), CallEnded(C, 3.75, "peer", 8.0), CallStarted(P, "incoming", 8.0), msg(ANSWER, P),
+      StartVoice(P), CallAnswered(P, 0.0, "incoming", 8.0)]),
+    ("glare, the peer answered ours and names its own call: a late copy of its RING changes nothing",
+     CALLING + [("recv", ControlMessage(ANSWER, C, 0, 500), 0.1), ("recv", msg(RING, 500), 0.2)], State.CONNECTED,
+     [msg(ACK, 500, RING)]),
+    ("glare, our call id is the lower: connect on it, hurry our RING, do not answer theirs",
+     CALLING + [("recv", msg(RING, 500), 0.05)], State.CONNECTED,
+     [msg(ACK, 500, RING), msg(RING, C), SILENCE, StartVoice(C), CallAnswered(C, 0.0, "both", 0.05)]),
+    ("glare winner: the peer's answer to our RING then changes nothing",
+     CALLING + [("recv", msg(RING, 500), 0.05), ("recv", msg(ANSWER, C), 0.1)], State.CONNECTED,
+     [msg(ACK, C, ANSWER)]),
+    ("the peer hangs up a call we never saw: its late RING will not ring",
+     [("recv", msg(HANGUP, 9, Reason.ABANDONED), 1.0), ("recv", msg(RING, 9), 1.1)], State.IDLE, [msg(ACK, 9, RING)]),
+    ("far hangup while our RING is unacknowledged: withdraw it",
+     CALLING + [("recv", msg(RING, 500), 0.05), ("recv", msg(HANGUP, 500), 3.0)], State.CLEARED,
+     [CallEnded(C, 2.95, "peer", 3.0), msg(HANGUP, C, Reason.ABANDONED)]),
     ("ringback, T2: missed, no-answer tone, message offered", GAVE_UP, State.NO_ANSWER,
      [msg(HANGUP, C, Reason.NO_ANSWER), EscalationStep(C, "ring_stopped", 60.25),
       CallMissed(C, 60.0, "no_answer", "outgoing", 60.25), PlayTone("no_answer", SPECIAL_INFORMATION),
