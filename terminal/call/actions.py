@@ -102,6 +102,7 @@ class CallAnswered:
     time_to_answer: float          # seconds the ring lasted before the answer
     direction: str                 # "outgoing" | "incoming" | "both" (both lifted at once)
     at: float
+    aliases: tuple[int, ...] = ()  # other call ids merged into this call (glare: the other side's attempt)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class CallFailed:
 class CallEnded:
     call_id: int
     duration: float
-    who_hung_up: str               # "local" | "peer" | "link"
+    who_hung_up: str               # "local" | "peer" (hung up, or rang anew) | "link" (dropped mid-call)
     at: float
 
 

@@ -96,7 +96,8 @@ class CallMachine:
             out += [PlayTone(None, None), SetIndicator("fault", False),
                     CallFailed(cid, "unreachable", now - self._off_hook_at, now)]
         elif state is State.CALLING:
-            out += [self._send(Kind.HANGUP, cid, now, Reason.ABANDONED), CallFailed(cid, "hung_up", now - self._off_hook_at, now)]
+            out += [self._send(Kind.HANGUP, cid, now, Reason.ABANDONED),
+                    CallFailed(cid, "hung_up", now - self._off_hook_at, now)]
         elif state is State.RINGBACK:
             out += [self._send(Kind.HANGUP, cid, now, Reason.ABANDONED), PlayTone(None, None),
                     CallMissed(cid, now - self._ring_started, "caller_hung_up", "outgoing", now)]
@@ -201,21 +202,21 @@ class CallMachine:
         if self.state is State.RINGING:        # the peer restarted its call: ring on under the new id
             self._call_ids.add(cid)
             return [self._send(Kind.RINGING, cid, now)]
-        if self.state in (State.CALLING, State.RINGBACK) or (self.state is State.WAITING and self.call_id in self._rung):
-            out = [SetIndicator("fault", False)] if self.state is State.WAITING else []
+        our_ring_out = self.state is State.WAITING and self.call_id in self._rung
+        if self.state in (State.CALLING, State.RINGBACK) or our_ring_out:
+            out = [SetIndicator("fault", False)] if our_ring_out else []
             return out + self._glare(cid, now)
         # Off-hook here already, and the peer rings a call we do not know: after ours ended, or (when
         # connected) because the peer lost track of ours. It is a new call; connect at once.
         out: list[Output] = []
-        if self.state is State.CONNECTED:
-            out += [StopVoice(self.call_id), CallEnded(self.call_id, now - self._connected_at, "peer", now)]
-        elif self.state is State.RECORDING:
-            out.append(StopRecording(self.call_id, "callback"))
-        elif self.state is State.WAITING:        # our RING never left: the peer's call is the call
+        if self.state is State.WAITING:          # our RING never left: the peer's call is the call
             out.append(SetIndicator("fault", False))
-        if self.state is State.WAITING:
             direction = "both"
         else:
+            if self.state is State.CONNECTED:
+                out += [StopVoice(self.call_id), CallEnded(self.call_id, now - self._connected_at, "peer", now)]
+            elif self.state is State.RECORDING:
+                out.append(StopRecording(self.call_id, "callback"))
             direction = "incoming"
             out += self._retire(now)
             out.append(CallStarted(cid, direction, now))
@@ -346,8 +347,9 @@ class CallMachine:
         self._timers.clear()
         started = self._ring_started if self._ring_started is not None else now
         self.state, self._connected_at = State.CONNECTED, now
+        aliases = tuple(sorted(self._call_ids - {self.call_id}))
         return [PlayTone(None, None), StartVoice(self.call_id),
-                CallAnswered(self.call_id, now - started, direction, now)]
+                CallAnswered(self.call_id, now - started, direction, now, aliases)]
 
     def _give_up(self, now: float, tell_peer: bool) -> list[Output]:
         """The ring went unanswered (T2 here, or the peer's HANGUP saying so)."""
@@ -357,7 +359,8 @@ class CallMachine:
         if tell_peer and self._ring_started is None:
             out.append(CallFailed(cid, "no_ring_confirmation", now - self._off_hook_at, now))
         else:
-            out.append(CallMissed(cid, now - (self._ring_sent if self._ring_started is None else self._ring_started), "no_answer", "outgoing", now))
+            rang_from = self._ring_sent if self._ring_started is None else self._ring_started
+            out.append(CallMissed(cid, now - rang_from, "no_answer", "outgoing", now))
         self._timers.pop("ring_timeout", None)
         self.state = State.NO_ANSWER
         out.append(PlayTone("no_answer", SPECIAL_INFORMATION))

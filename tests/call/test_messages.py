@@ -13,7 +13,8 @@ VALID = st.one_of(
     st.builds(ControlMessage, st.sampled_from([Kind.RING, Kind.RINGING]), IDS),
     st.builds(ControlMessage, st.just(Kind.ANSWER), IDS, st.just(0), IDS),
     st.builds(ControlMessage, st.just(Kind.HANGUP), IDS, st.sampled_from(list(Reason))),
-    st.builds(ControlMessage, st.just(Kind.ACK), IDS, st.sampled_from([Kind.RING, Kind.RINGING, Kind.ANSWER, Kind.HANGUP])),
+    st.builds(ControlMessage, st.just(Kind.ACK), IDS,
+              st.sampled_from([Kind.RING, Kind.RINGING, Kind.ANSWER, Kind.HANGUP])),
 )
 NO_REF = bytes(8)
 

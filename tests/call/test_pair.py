@@ -32,7 +32,8 @@ def test_glare_both_lift_at_once_connects_on_one_call_id():
     assert p.a.state is p.b.state is State.CONNECTED
     assert p.a.call_id == p.b.call_id == 1000
     assert StartVoice(1000) in p.outputs["a"] and StartVoice(1000) in p.outputs["b"]
-    assert CallAnswered(1000, 0.0, "both", ONE_WAY) in p.outputs["a"]
+    assert CallAnswered(1000, 0.0, "both", ONE_WAY, (2000,)) in p.outputs["a"]
+    assert CallAnswered(1000, 0.0, "both", ONE_WAY, (2000,)) in p.outputs["b"]
 
 
 def test_lost_control_messages_are_retransmitted_until_acknowledged():
