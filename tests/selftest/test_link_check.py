@@ -1,0 +1,97 @@
+"""The end-to-end link check between two real units on loopback UDP, and its faults."""
+
+import re
+import socket
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from terminal.journal import load
+from terminal.keys import encode_key
+from terminal.link.noise import public_bytes
+from terminal.selftest.link import PAYLOAD_PREFIX, check_link, peer_record
+from terminal.selftest.runner import journal_recorder
+from terminal.selftest.scheduled import SelfTestContext, run_selftest
+from terminal.sim.run import load_unit
+
+FAIL_TIMEOUT = 0.3
+
+
+def rewrite(config_path, pattern: str, replacement: str) -> None:
+    text = config_path.read_text()
+    new = re.sub(pattern, replacement, text, count=1, flags=re.M)
+    assert new != text
+    config_path.write_text(new)
+
+
+def dead_port() -> int:
+    """A loopback UDP port nobody listens on."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+async def selftest_records(unit) -> dict[str, dict]:
+    await unit.journal.flush()
+    return {r.fields["check"]: r.fields for r in load(unit.config.unit.data_dir / "journal.sqlite").records
+            if r.kind == "selftest"}
+
+
+async def run_link(unit, timeout: float):
+    ctx = SelfTestContext.for_unit(unit, link_timeout=timeout)
+    return await run_selftest(ctx, record=journal_recorder(unit.journal.record))
+
+
+async def test_every_path_answers_with_its_round_trip_time(pair):
+    await pair.start()
+    results = await check_link(pair.a, pair.a.config.peer.endpoints, "A", timeout=5)
+    assert [r.name for r in results] == ["link_primary"]
+    assert results[0].passed and 0 < results[0].data["rtt_ms"] < 5000
+    assert results[0].data["endpoint"] == "%s:%d" % pair.a.config.peer.endpoints[0]
+    assert pair.b.echo.answered == 1
+
+
+async def test_wrong_peer_key_fails_the_link_test_and_is_recorded(pair):
+    rewrite(pair.a_sim.config_path, r"^static_public = .*$",
+            f'static_public = "{encode_key(public_bytes(X25519PrivateKey.generate()))}"')
+    pair.a = load_unit(pair.a_sim.config_path)
+    await pair.start(wait=False)
+    summary = await run_link(pair.a, FAIL_TIMEOUT)
+    assert summary.exit_code == 1 and [r.name for r in summary.failures] == ["link_primary"]
+    assert "no authenticated answer" in summary.by_name()["link_primary"]["detail"]
+    assert pair.b.echo.answered == 0
+    recorded = await selftest_records(pair.a)
+    assert recorded["link_primary"]["passed"] is False
+
+
+async def test_peer_down_fails_the_link_test_and_is_recorded(pair):
+    await pair.start()
+    await pair.b.close()
+    summary = await run_link(pair.a, FAIL_TIMEOUT)
+    assert [r.name for r in summary.failures] == ["link_primary"]
+    recorded = await selftest_records(pair.a)
+    assert recorded["link_primary"]["passed"] is False and "within 0.3 s" in recorded["link_primary"]["detail"]
+
+
+async def test_backup_path_down_is_found_while_the_primary_works(pair):
+    port = dead_port()
+    rewrite(pair.a_sim.config_path, r'^endpoints = \[(.*)\]$', rf'endpoints = [\1, "127.0.0.1:{port}"]')
+    pair.a = load_unit(pair.a_sim.config_path)
+    await pair.start()
+    summary = await run_link(pair.a, FAIL_TIMEOUT)
+    link = {r.name: r for r in summary.results if r.name.startswith("link")}
+    assert link["link_primary"].passed
+    assert not link["link_backup_1"].passed and f"127.0.0.1:{port}" in link["link_backup_1"].detail
+    assert [r.name for r in summary.failures] == ["link_backup_1"]
+    recorded = await selftest_records(pair.a)
+    assert recorded["link_primary"]["passed"] and not recorded["link_backup_1"]["passed"]
+
+
+def test_peer_journals_only_link_test_payloads():
+    fields = peer_record(PAYLOAD_PREFIX + b"A link_primary 127.0.0.1:4870")
+    assert fields == {"check": "link_answered", "passed": True,
+                      "detail": "answered a link test: A link_primary 127.0.0.1:4870"}
+    assert peer_record(b"test message 3") is None
+    from terminal.journal.kinds import check_record
+    check_record("selftest", None, fields)
