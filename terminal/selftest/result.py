@@ -8,7 +8,6 @@ outcome to an exit code.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 EXIT_PASSED = 0          # every check passed
@@ -60,9 +59,6 @@ class Summary:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "passed": self.passed, "exit_code": self.exit_code,
                 "failed": [r.name for r in self.failures], "checks": [r.as_dict() for r in self.results]}
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=1)
 
 
 def describe(summary: dict) -> str:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import wave
 
-import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from gpiozero.pins.mock import MockFactory
 
 from terminal.audio.wavfile import FileHandset
 from terminal.hardware.profile import load_profile
@@ -19,6 +16,7 @@ from terminal.selftest.couplings import FileCoupling
 from terminal.selftest.runner import journal_recorder
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import load_unit
+from tests.hardware.conftest import factory  # noqa: F401  (gpiozero MockFactory fixture)
 from tests.selftest.wiring import wire_relay_feedback
 
 
@@ -45,13 +43,6 @@ def sink(tmp_path):
 
 
 @pytest.fixture
-def factory():
-    f = MockFactory()
-    yield f
-    f.reset()
-
-
-@pytest.fixture
 def profile():
     return load_profile("pi4")
 
@@ -71,14 +62,6 @@ def stuck_hardware(factory, profile):
     hw = Hardware(profile, pin_factory=factory)
     yield hw
     hw.close()
-
-
-def write_wav(path, samples) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(48000)
-        wav.writeframes(np.asarray(samples, dtype="<i2").tobytes())
 
 
 @pytest.fixture

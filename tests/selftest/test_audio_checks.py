@@ -9,7 +9,7 @@ from terminal.audio.wavfile import FileHandset
 from terminal.selftest.codec_check import check_codec
 from terminal.selftest.couplings import FileCoupling, HandsetLoopback
 from terminal.selftest.loopback import check_audio_loopback
-from tests.selftest.conftest import write_wav
+from tests.audio.conftest import write_wav
 
 
 def test_tone_from_the_earpiece_is_heard_on_the_microphone(coupled):

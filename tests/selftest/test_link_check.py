@@ -95,3 +95,19 @@ def test_peer_journals_only_link_test_payloads():
     assert peer_record(b"test message 3") is None
     from terminal.journal.kinds import check_record
     check_record("selftest", None, fields)
+
+
+async def test_simulated_pair_runs_both_self_tests_into_both_journals(pair, tmp_path):
+    from terminal.selftest.post import run_post
+    from terminal.selftest.sim import sim_selftest
+
+    posts = {u.name: run_post(sim.config_path) for u, sim in ((pair.a, pair.a_sim), (pair.b, pair.b_sim))}
+    assert all(p.go_on_line for p in posts.values())
+    await pair.start()
+    entries = {u.name: await sim_selftest(u, posts[u.name], tmp_path) for u in (pair.a, pair.b)}
+    for name, unit in (("A", pair.a), ("B", pair.b)):
+        assert {"kat_ed25519", "opus_codec", "journal_chain", "audio_loopback", "clock", "link_primary"} <= set(
+            entries[name])
+        assert all(e["passed"] and e["detail"] for e in entries[name].values()), entries[name]
+        recorded = await selftest_records(unit)
+        assert set(recorded) == set(entries[name])

@@ -45,7 +45,7 @@ async def test_fault_led_goes_out_when_everything_passes_again(hardware):
 def test_summary_json_and_console_text():
     summary = Summary("scheduled", (CheckResult("clock", True, "set", {"wall_s": 1.0}),
                                     CheckResult("disk_space", False, "full")))
-    data = json.loads(summary.to_json())
+    data = json.loads(json.dumps(summary.as_dict()))
     assert data == {"kind": "scheduled", "passed": False, "exit_code": 1, "failed": ["disk_space"],
                     "checks": [{"name": "clock", "passed": True, "detail": "set", "data": {"wall_s": 1.0}},
                                {"name": "disk_space", "passed": False, "detail": "full", "data": {}}]}
