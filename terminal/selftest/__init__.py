@@ -7,6 +7,7 @@
                                  record=..., fault_led=...)
     summary.exit_code, summary.as_dict(), summary.by_name()
 
-`Schedule` says when the next scheduled run is due (sans-I/O), `register_control`
-adds the daemon's `selftest.run`, `commands.register` adds `hotline selftest`.
+`Schedule` says when the next scheduled run is due (sans-I/O) and `SelfTestTimer`
+drives it on the loop; `register_control` adds the daemon's `selftest.run`,
+`commands.register` adds `hotline selftest`, `sim.sim_selftest` serves `hotline sim`.
 """

@@ -113,3 +113,19 @@ def test_provisioning_runner_streams_the_power_on_checks(unit):
     assert not rows["keystore"]["ok"] and "expected 'static = ...'" in rows["keystore"]["detail"]
     from terminal.provisioning.selftest_hook import check_result
     assert check_result(rows["keystore"]) == rows["keystore"]
+
+
+def test_technician_sees_the_power_on_checks_over_usb_provisioning(unit):
+    from terminal.provisioning.handlers import Provisioner
+    from terminal.provisioning.messages import Request
+    from terminal.provisioning.presence import Presence
+    from terminal.provisioning.status import Command, Status
+
+    config_path, cfg = unit
+    (cfg.unit.key_dir / "private.keys").write_text("static = x\n")
+    provisioner = Provisioner(config_path, Presence(), selftest=provisioning_runner(config_path))
+    responses = list(provisioner.handle(bytes(Request(3, Command.SELFTEST, {})), 0.0))
+    assert [r.status for r in responses] == [Status.PROGRESS] * len(POST_CHECKS) + [Status.OK]
+    by_check = {r.result["check"]: r.result for r in responses[:-1]}
+    assert not by_check["keystore"]["ok"] and "static key" in by_check["keystore"]["detail"]
+    assert responses[-1].result == {"passed": 7, "failed": 2, "ok": False}
