@@ -1,15 +1,11 @@
 """Audio loopback and codec checks: the test tone through files and through real PortAudio/ALSA."""
 
-import numpy as np
-import pytest
-
 from terminal.audio.alsaconf import PLAYBACK_PCM, alsa_config_path, write_file_asoundrc
 from terminal.audio.pyaudio_handset import PyAudioHandset
 from terminal.audio.wavfile import FileHandset
 from terminal.selftest.codec_check import check_codec
 from terminal.selftest.couplings import FileCoupling, HandsetLoopback
 from terminal.selftest.loopback import check_audio_loopback
-from tests.audio.conftest import write_wav
 
 
 def test_tone_from_the_earpiece_is_heard_on_the_microphone(coupled):
@@ -28,22 +24,6 @@ def test_tone_through_real_portaudio_alsa_earpiece(tmp_path, monkeypatch):
     loop = FileCoupling(lambda: PyAudioHandset(None, PLAYBACK_PCM), lambda: FileHandset(ear, None))
     result = check_audio_loopback(loop)
     assert result.passed, result.detail
-
-
-def test_microphone_silent_is_named(tmp_path):
-    loop = FileCoupling(lambda: FileHandset(None, tmp_path / "ear.wav"), lambda: FileHandset(None, None))
-    result = check_audio_loopback(loop)
-    assert not result.passed and result.name == "audio_loopback"
-    assert result.detail.startswith("microphone silent")
-
-
-def test_earpiece_dead_no_tone_is_named(tmp_path):
-    """The earpiece's sound goes nowhere; the microphone hears only room noise."""
-    room = tmp_path / "room.wav"
-    write_wav(room, np.random.default_rng(7).normal(0, 300, 48000).astype(np.int16))
-    loop = FileCoupling(lambda: FileHandset(None, tmp_path / "nowhere.wav"), lambda: FileHandset(room, None))
-    result = check_audio_loopback(loop)
-    assert not result.passed and "no 1004 Hz test tone heard" in result.detail and "earpiece dead" in result.detail
 
 
 def test_short_capture_is_a_failure(tmp_path):
