@@ -17,7 +17,7 @@ from terminal.selftest.runner import journal_recorder
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import load_unit
 from tests.hardware.conftest import factory  # noqa: F401  (gpiozero MockFactory fixture)
-from tests.selftest.wiring import wire_relay_feedback
+from terminal.selftest.simwiring import wire_relay_feedback
 
 
 class JournalSink:

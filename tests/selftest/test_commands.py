@@ -66,7 +66,7 @@ async def test_daemon_runs_it_over_the_control_socket(tmp_path):
 async def test_standalone_run_brings_up_the_link_and_journals_results(configs, factory, profile):
     from terminal.journal import load
     from terminal.sim.run import load_unit
-    from tests.selftest.wiring import wire_relay_feedback
+    from terminal.selftest.simwiring import wire_relay_feedback
 
     a, b = configs
     a.sock.close()                      # the standalone run binds A's configured port itself

@@ -1,4 +1,8 @@
-"""How the mock relay output reaches the mock feedback input: gpiozero's MockConnectedPin.
+"""Simulation wiring: the mock ringer relay drives its mock feedback input, as the board's contact does.
+
+Without it a MockFactory relay has no feedback and the relay check (rightly)
+fails; `hotline sim` and the tests call `wire_relay_feedback` before building
+`Hardware`.
 
 The relay pin is a `MockConnectedPin` whose `input_pin` is the feedback pin,
 seen through `Contact`: a feedback input with a pull-up reads the auxiliary
