@@ -98,6 +98,14 @@ def _key32(raw, _base) -> bytes:
     return decode_key(raw, "expected the base64 of a 32-byte key; this value")
 
 
+def _choice(*choices):
+    def parse(raw, _base):
+        if raw not in choices or isinstance(raw, bool):
+            raise ValueError(f"expected one of {', '.join(map(str, choices))}, got {raw!r}")
+        return raw
+    return parse
+
+
 def _optional(parse):
     def wrapped(raw, base):
         return None if raw == "" else parse(raw, base)
@@ -123,6 +131,17 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "endpoints": Field(_endpoints),
         "psk": Field(_optional(_key32), None, secret=True),
     },
+    "hardware": {
+        "board": Field(_string(r"[A-Za-z0-9_./-]{1,200}", ", a board name like 'pi4' or a profile path"), "pi4"),
+        # "auto": gpiozero picks the board's; "mock": gpiozero's MockFactory (a machine without GPIO).
+        "pin_factory": Field(_choice("auto", "mock"), "auto"),
+    },
+    "voice": {
+        "frame_ms": Field(_choice(10, 20, 40), 20),
+        "bitrate": Field(_number(int, 6000, 128000), 24000),
+        "fec": Field(_boolean, True),
+        "max_redundancy": Field(_number(int, 0, 3), 3),
+    },
     "control": {
         "socket": Field(_path, Path("/run/hotline/control.sock")),
         "group": Field(_optional(_string(r"[a-z_][a-z0-9_-]{0,31}", ", a Unix group name")), None),
@@ -135,8 +154,16 @@ def _suggest(word: str, choices) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def validate(data: dict, source: str, base_dir: Path, schema: dict[str, dict[str, Field]] = SCHEMA) -> SimpleNamespace:
+def full_schema() -> dict[str, dict[str, Field]]:
+    """SCHEMA plus the sections that layers above this module define (imported here, not there, to avoid a cycle)."""
+    from terminal.call.settings import CONFIG_SECTION as call_section
+
+    return {**SCHEMA, "call": call_section}
+
+
+def validate(data: dict, source: str, base_dir: Path, schema: dict[str, dict[str, Field]] | None = None) -> SimpleNamespace:
     """Check `data` against `schema`; return sections as namespaces or raise one ConfigError listing all errors."""
+    schema = schema if schema is not None else full_schema()
     errors: list[str] = []
     result = SimpleNamespace()
     for section in data:
@@ -168,7 +195,7 @@ def validate(data: dict, source: str, base_dir: Path, schema: dict[str, dict[str
     return result
 
 
-def load(path: Path | str, schema: dict[str, dict[str, Field]] = SCHEMA) -> SimpleNamespace:
+def load(path: Path | str, schema: dict[str, dict[str, Field]] | None = None) -> SimpleNamespace:
     path = Path(path)
     try:
         text = path.read_text("utf-8")
@@ -183,8 +210,9 @@ def load(path: Path | str, schema: dict[str, dict[str, Field]] = SCHEMA) -> Simp
     return validate(data, str(path), path.parent.resolve(), schema)
 
 
-def redacted(config: SimpleNamespace, schema: dict[str, dict[str, Field]] = SCHEMA) -> dict:
+def redacted(config: SimpleNamespace, schema: dict[str, dict[str, Field]] | None = None) -> dict:
     """A printable dump with secrets shown as ********."""
+    schema = schema if schema is not None else full_schema()
     out = {}
     for section, fields in schema.items():
         values = vars(getattr(config, section))

@@ -4,6 +4,7 @@ import json
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 from terminal.cli import main
 from terminal.keys import PRIVATE_KEYS_FILE
@@ -33,9 +34,14 @@ def test_run_with_a_bad_config_names_the_problem(tmp_path, capsys):
     assert "bad.toml: [unit] key_dir: missing" in err
 
 
-def test_sim_json_summary():
-    proc = subprocess.run([sys.executable, "-m", "terminal.cli", "sim", "--json"],
+def run_sim(tmp_path, *args):
+    proc = subprocess.run([sys.executable, "-m", "terminal.cli", "sim", "--json", "--out", str(tmp_path), *args],
                           capture_output=True, text=True, timeout=120)
+    return proc
+
+
+def test_sim_json_summary(tmp_path):
+    proc = run_sim(tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["handshake"]["ok"] is True and summary["handshake"]["ms"] > 0
@@ -45,3 +51,22 @@ def test_sim_json_summary():
     text = summary["text"]
     assert text["sent"] == text["delivered"] == text["read"] == 2
     assert text["delivery_latency_ms"]["max"] > 0
+    call = summary["call"]
+    assert call["answered"] and call["who_hung_up"] == {"A": "local", "B": "peer"}
+    assert call["frames_received"] == call["frames_sent"] > 500
+    # Each handset heard the other side's speech (envelope correlation with the source).
+    assert call["speech_match"]["A_heard_B"] > 0.8 and call["speech_match"]["B_heard_A"] > 0.8
+    for path in call["wav"].values():
+        assert Path(path).stat().st_size > 48000 * 2 * 5
+
+
+def test_sim_call_through_a_lossy_delayed_network(tmp_path):
+    proc = run_sim(tmp_path, "--loss", "10", "--delay", "80", "--jitter", "20")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    call, relay = summary["call"], summary["network"]["relay"]
+    assert relay["a_to_b"]["lost_random"] > 0 and relay["b_to_a"]["lost_random"] > 0
+    assert call["answered"] and call["ringdown_ms"] >= 80
+    assert call["frames_redundancy_recovered"] + call["frames_fec_recovered"] > 0
+    assert call["speech_match"]["A_heard_B"] > 0.8 and call["speech_match"]["B_heard_A"] > 0.8
+    assert summary["text"]["read"] == 2

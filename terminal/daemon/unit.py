@@ -20,7 +20,16 @@ from terminal.journal import Journal
 from terminal.keys import UnitKeys
 from terminal.control.server import ControlServer
 from terminal.daemon.texting import TextLink
-from terminal.link.constants import CHANNEL_TEST, CHANNEL_TEXT
+from terminal.audio.pyaudio_handset import PyAudioHandset
+from terminal.call.settings import CallSettings
+from terminal.daemon.calling import CallLink
+from gpiozero.exc import BadPinFactory
+from gpiozero.pins.mock import MockFactory
+
+from terminal.errors import ConfigError
+from terminal.hardware.profile import load_profile
+from terminal.hardware.unit import Hardware
+from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_TEST, CHANNEL_TEXT, CHANNEL_VOICE
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
 from terminal.link.events import DataReceived, Event, PeerReachable, PeerUnreachable
@@ -35,9 +44,13 @@ Handler = Callable[[bytes, float], None]
 
 
 class Unit:
-    def __init__(self, config: SimpleNamespace, keys: UnitKeys):
+    def __init__(self, config: SimpleNamespace, keys: UnitKeys, *, pin_factory=None, handset_factory=None):
+        """`pin_factory`: gpiozero's (MockFactory in simulation); `handset_factory`: makes the
+        handset's audio streams (PyAudio on the board's ALSA device unless given)."""
         self.config = config
         self.keys = keys
+        self.pin_factory = pin_factory
+        self.handset_factory = handset_factory
         self.name = config.unit.id
         self.handlers: dict[int, Handler] = {CHANNEL_TEST: self._on_echo}
         self.listeners: list[Callable[[Event], None]] = []
@@ -46,6 +59,7 @@ class Unit:
         self.session: LinkSession | None = None
         self.journal: JournalWriter | None = None
         self.text: TextLink | None = None
+        self.call: CallLink | None = None
         self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
 
@@ -84,15 +98,42 @@ class Unit:
             self.endpoint._pump()
         else:
             self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch)
+        self.call = self._make_call()
+        self.handlers[CHANNEL_CONTROL] = self.call.on_control
+        self.handlers[CHANNEL_VOICE] = self.call.on_voice
         self.text = TextLink(TextService(data_dir / "text.sqlite"), self.send, self.journal, self.loop)
         self.handlers[CHANNEL_TEXT] = self.text.on_payload
         self.text.start(reachable=bool(self.session.reachable))
         if control:
             self.control = ControlServer(self.config.control.socket, group=self.config.control.group)
             self.control.register("link.status", self.link_status)
+            self.control.register("call.status", self.call_status)
             for method, handler in text_handlers(self.text.service, after=self.text.pump).items():
                 self.control.register(method, handler)
             await self.control.start()
+
+    def _pins(self):
+        if self.pin_factory is None and self.config.hardware.pin_factory == "mock":
+            self.pin_factory = MockFactory()
+        return self.pin_factory
+
+    def _make_call(self) -> CallLink:
+        try:
+            hardware = Hardware(load_profile(self.config.hardware.board), pin_factory=self._pins(),
+                                clock=self.loop.time, dispatch=self.loop.call_soon_threadsafe,
+                                call_at=self.loop.call_at)
+        except BadPinFactory as exc:
+            raise ConfigError(f"no GPIO on this machine ({exc}); a unit without GPIO needs "
+                              "[hardware] pin_factory = \"mock\" in its config") from None
+        frame_ms = self.config.voice.frame_ms
+        handset_factory = self.handset_factory or (
+            lambda: PyAudioHandset(hardware.handset_device, hardware.handset_device, frame_ms))
+        return CallLink(settings=CallSettings(**vars(self.config.call)), voice=self.config.voice,
+                        hardware=hardware, handset_factory=handset_factory, send=self.send,
+                        journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable))
+
+    def call_status(self) -> dict:
+        return {"state": self.call.machine.state.name.lower()}
 
     def link_status(self) -> dict:
         session = self.session
@@ -130,6 +171,9 @@ class Unit:
         if self.text is not None:
             self.text.close()
             self.text = None
+        if self.call is not None:
+            self.call.close()
+            self.call = None
         if self.endpoint is not None:
             self.endpoint.close()
             self.endpoint = None
@@ -159,8 +203,11 @@ class Unit:
                 self.session.stats["dropped_malformed_service"] += 1
                 log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
             return
-        if isinstance(event, (PeerReachable, PeerUnreachable)) and self.text is not None:
-            self.text.on_link(isinstance(event, PeerReachable))
+        if isinstance(event, (PeerReachable, PeerUnreachable)):
+            if self.text is not None:
+                self.text.on_link(isinstance(event, PeerReachable))
+            if self.call is not None:
+                self.call.on_link(isinstance(event, PeerReachable), event.at)
         if isinstance(event, PeerReachable):
             self.journal.record("link_up", path="%s:%d" % self.session.destination[:2])
         elif isinstance(event, PeerUnreachable):

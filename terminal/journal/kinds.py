@@ -61,6 +61,8 @@ KINDS: dict[str, Kind] = {
     "answered": Kind("required", {"time_to_answer_ms": COUNT}, {"answered_by": SIDE}),
     "missed": Kind("required", {"rang_for_ms": COUNT}),
     "escalation": Kind("required", {"step": TEXT}, {"detail": TEXT}),
+    # An off-hook attempt that never made the peer ring (it stayed unreachable).
+    "call_failed": Kind("required", {"reason": TEXT, "tried_for_ms": COUNT}),
     "call_ended": Kind("required", {
         "duration_ms": COUNT,
         "who_hung_up": SIDE,

@@ -39,8 +39,12 @@ def write_config(path: Path, sections: dict[str, dict]) -> None:
 
 
 def provision_pair(out_dir: Path, *, unreachable_after: float = 15.0, psk: bytes | None = None,
-                   extra: dict[str, dict] | None = None) -> tuple[SimUnit, SimUnit]:
-    """Two units that pin each other's keys, each with a bound UDP socket on loopback."""
+                   extra: dict[str, dict] | None = None,
+                   endpoints: dict[str, tuple[str, int]] | None = None) -> tuple[SimUnit, SimUnit]:
+    """Two units that pin each other's keys, each with a bound UDP socket on loopback.
+
+    `endpoints` overrides where a unit sends to reach its peer (an impairment relay).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     names = ("A", "B")
     socks = {}
@@ -67,10 +71,11 @@ def provision_pair(out_dir: Path, *, unreachable_after: float = 15.0, psk: bytes
                 "id": peer,
                 "static_public": encode_key(identities[peer].static_public),
                 "signing_public": encode_key(identities[peer].signing_public),
-                "endpoints": [f"{LOOPBACK}:{socks[peer].getsockname()[1]}"],
+                "endpoints": ["%s:%d" % ((endpoints or {}).get(name) or socks[peer].getsockname())],
                 "psk": encode_key(psk) if psk else None,
             },
             "control": {"socket": "control.sock"},
+            "hardware": {"board": "pi4", "pin_factory": "mock"},
         }
         for section, values in (extra or {}).items():
             sections.setdefault(section, {}).update(values)

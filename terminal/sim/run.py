@@ -21,20 +21,42 @@ from terminal.link.events import HandshakeCompleted, PeerReachable
 from terminal.link.noise import public_bytes
 from terminal.link.session import LinkSession
 from terminal.control.client import ControlClient
+from terminal.audio.wavfile import FileHandset
+from terminal.netsim.impairment import Impairment
+from terminal.netsim.relay import UdpImpairmentRelay
+from terminal.sim.call import place_call, voice_summary
 from terminal.sim.provision import provision_pair
+from terminal.sim.speech import SAMPLES, padded_speech, speech_match
 from terminal.text import events as text_events
 from terminal.text.tally import TextTally
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from gpiozero.pins.mock import MockFactory
+
+# The simulation shortens the call timers so a default run stays well under 30 s.
+SIM_TIMERS = {"call": {"alert_after": 3.0, "ring_timeout": 6.0, "no_answer_tone_for": 1.0,
+                       "voice_message_max": 3.0, "realert_every": 10.0, "realert_ring_for": 1.0}}
 
 
 class SimFailure(HotlineError):
     """The simulated pair did not do what a healthy pair does."""
 
 
-def load_unit(config_path: Path) -> Unit:
+def load_unit(config_path: Path, **options) -> Unit:
     cfg = config_mod.load(config_path)
-    return Unit(cfg, load_keys(cfg.unit.key_dir))
+    return Unit(cfg, load_keys(cfg.unit.key_dir), **options)
+
+
+def file_handsets(unit_dir: Path, mouth: Path):
+    """A handset factory for a simulated unit: the mouth reads `mouth`, each off-hook period's
+    earpiece is written to heard-N.wav."""
+    count = 0
+
+    def factory():
+        nonlocal count
+        count += 1
+        return FileHandset(mouth, unit_dir / f"heard-{count}.wav")
+    return factory
 
 
 def _hostile_datagrams(target: Unit) -> list[bytes]:
@@ -53,9 +75,22 @@ def _hostile_datagrams(target: Unit) -> list[bytes]:
     ]
 
 
-async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
-    a_sim, b_sim = provision_pair(out_dir)
-    a, b = load_unit(a_sim.config_path), load_unit(b_sim.config_path)
+async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay: float = 0.0,
+                   jitter: float = 0.0, answer_after: float = 1.0, talk_for: float = 7.0, seed: int = 1) -> dict:
+    relay = None
+    endpoints = None
+    if loss or delay or jitter:
+        impairment = Impairment(delay=delay / 1000, jitter=jitter / 1000, loss=loss / 100)
+        relay = await UdpImpairmentRelay.open(impairment, impairment, seed=seed)
+        endpoints = {"A": relay.a_address, "B": relay.b_address}
+    a_sim, b_sim = provision_pair(out_dir, endpoints=endpoints, extra=SIM_TIMERS)
+    mouths = {
+        # A speaks once B has had time to answer; B as soon as it lifts.
+        "A": padded_speech(SAMPLES / "speech_a.wav", out_dir / "A" / "mouth.wav", answer_after + 0.5),
+        "B": padded_speech(SAMPLES / "speech_b.wav", out_dir / "B" / "mouth.wav", 0.3),
+    }
+    a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
+                      handset_factory=file_handsets(out_dir / s.name, mouths[s.name])) for s in (a_sim, b_sim))
     up = {name: asyncio.Event() for name in "AB"}
     handshake = {}
 
@@ -83,6 +118,13 @@ async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
         attacker.close()
         received = [r for r in rtts if r is not None]
         text = await _exchange_messages(a, b)
+        call = await place_call(a, b, answer_after=answer_after, talk_for=talk_for)
+        heard = {"A": out_dir / "A" / "heard-1.wav", "B": out_dir / "B" / "heard-1.wav"}
+        call.update(voice_summary({"A": a, "B": b}, heard))
+        call["speech_match"] = {
+            "A_heard_B": round(speech_match(heard["A"], SAMPLES / "speech_b.wav"), 3),
+            "B_heard_A": round(speech_match(heard["B"], SAMPLES / "speech_a.wav"), 3),
+        }
         drops = {}
         for unit in (a, b):
             for name, n in unit.session.stats.items():
@@ -98,10 +140,15 @@ async def run_pair(out_dir: Path, *, echoes: int = 20) -> dict:
                 "rtt_ms_median": round(sorted(received)[len(received) // 2] * 1000, 3) if received else None,
             },
             "text": text,
+            "call": call,
+            **({"network": {"loss_percent": loss, "delay_ms": delay, "jitter_ms": jitter,
+                            "relay": relay.stats}} if relay is not None else {}),
         }
     finally:
         await a.close()
         await b.close()
+        if relay is not None:
+            relay.close()
 
 
 async def _exchange_messages(a: Unit, b: Unit, timeout: float = 10.0) -> dict:
@@ -136,8 +183,10 @@ async def _exchange_messages(a: Unit, b: Unit, timeout: float = 10.0) -> dict:
     return tally.summary()
 
 
-def run(out_dir: str | None = None, *, echoes: int = 20) -> dict:
+def run(out_dir: str | None = None, **options) -> dict:
+    """Run the pair in `out_dir` (default: a fresh directory under sim-out/ that is kept,
+    so the WAVs of what each handset heard can be listened to)."""
     if out_dir is None:
-        with tempfile.TemporaryDirectory(prefix="hotline-sim-") as tmp:
-            return asyncio.run(run_pair(Path(tmp), echoes=echoes))
-    return asyncio.run(run_pair(Path(out_dir), echoes=echoes))
+        Path("sim-out").mkdir(exist_ok=True)
+        out_dir = tempfile.mkdtemp(prefix="run-", dir="sim-out")
+    return asyncio.run(run_pair(Path(out_dir).resolve(), **options))

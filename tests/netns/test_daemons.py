@@ -27,6 +27,8 @@ def _configs(tmp_path):
             "peer": {"id": peer, "static_public": encode_key(ids[peer].static_public),
                      "signing_public": encode_key(ids[peer].signing_public),
                      "endpoints": [f"{ips[peer]}:{PORT}"]},
+            "control": {"socket": "control.sock"},
+            "hardware": {"pin_factory": "mock"},
         })
     return paths, ids
 

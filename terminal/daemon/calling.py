@@ -1,0 +1,219 @@
+"""The call loop on the unit's event loop: hook, ringer, handset audio, voice and the journal.
+
+The call machine (terminal/call) decides; this adapter carries its actions
+out: control messages onto the link, ringer and indicators through the
+Actuator, tones and voice through the handset, outcomes into the journal.
+The handset runs (paced frame by frame) while the handset is off the cradle;
+each tick one microphone frame goes to the voice encoder when a call is
+connected, and one frame goes to the earpiece: the far side's voice, a tone,
+or silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import SimpleNamespace
+from typing import Callable
+
+from terminal.audio.handset import PacedHandset
+from terminal.audio.pump import pump_frames
+from terminal.call import actions as act
+from terminal.call.machine import CallMachine
+from terminal.call.settings import CallSettings
+from terminal.hardware.actuate import Actuator
+from terminal.hardware.unit import Hardware
+from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_VOICE
+from terminal.voice.stream import VoiceSession
+from terminal.voice.tones import ToneGenerator, ToneSpec
+
+log = logging.getLogger(__name__)
+
+_HARDWARE = (act.StartRinger, act.StopRinger, act.SecondaryAlert, act.SetIndicator)
+
+
+class CallLink:
+    def __init__(self, *, settings: CallSettings, voice: SimpleNamespace, hardware: Hardware,
+                 handset_factory: Callable[[], PacedHandset], send: Callable[[int, bytes], None],
+                 journal, loop: asyncio.AbstractEventLoop, reachable: bool = False):
+        self.machine = CallMachine(settings, reachable=reachable)
+        self.voice_config = voice
+        self.hardware = hardware
+        self.actuator = Actuator(hardware)
+        self._handset_factory = handset_factory
+        self._send = send
+        self._journal = journal
+        self._loop = loop
+        self.voice: VoiceSession | None = None
+        self.last_voice_stats: dict = {}
+        self.listeners: list[Callable[[object, float], None]] = []   # every action and event, with `now`
+        self._tone: ToneGenerator | None = None
+        self._handset: PacedHandset | None = None
+        self._audio_stop: asyncio.Event | None = None
+        self._audio_task: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._call_started: dict[int, float] = {}
+        hardware.hook.when_lifted = self._lifted
+        hardware.hook.when_replaced = self._replaced
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    # ----- inputs ------------------------------------------------------------
+
+    def on_control(self, payload: bytes, now: float) -> None:
+        self._run(self.machine.receive(payload, now), now)
+
+    def on_voice(self, payload: bytes, now: float) -> None:
+        if self.voice is not None:
+            self.voice.on_payload(payload, now)
+
+    def on_link(self, reachable: bool, now: float) -> None:
+        step = self.machine.peer_reachable if reachable else self.machine.peer_unreachable
+        self._run(step(now), now)
+
+    def acknowledge_missed(self) -> None:
+        now = self.now()
+        self._run(self.machine.acknowledge_missed(now), now)
+
+    def _lifted(self) -> None:
+        now = self.now()
+        self._start_audio(now)
+        self._run(self.machine.hook_lifted(now), now)
+
+    def _replaced(self) -> None:
+        now = self.now()
+        self._run(self.machine.hook_replaced(now), now)
+        self._stop_audio()
+
+    # ----- outputs -----------------------------------------------------------
+
+    def _run(self, outputs: list, now: float) -> None:
+        for out in outputs:
+            self._apply(out, now)
+            for listener in self.listeners:
+                listener(out, now)
+        self._arm()
+
+    def _apply(self, out, now: float) -> None:
+        if isinstance(out, act.SendControl):
+            self._send(CHANNEL_CONTROL, out.payload)
+        elif isinstance(out, _HARDWARE):
+            self.actuator.apply(out, now)
+        elif isinstance(out, act.PlayTone):
+            self._tone = None if out.tone is None else ToneGenerator(
+                ToneSpec.from_tone(out.tone), self._frame_samples())
+        elif isinstance(out, act.StartVoice):
+            self._start_voice()
+            self._start_audio(now)
+        elif isinstance(out, act.StopVoice):
+            self._stop_voice()
+        else:
+            self._journal_event(out)
+
+    def _journal_event(self, out) -> None:
+        record = self._journal.record
+        cid = f"{out.call_id}" if hasattr(out, "call_id") else None
+        if isinstance(out, act.CallStarted):
+            record("ring_started", cid, direction=out.direction)
+        elif isinstance(out, act.PeerRinging):
+            record("peer_ringing", cid)
+        elif isinstance(out, act.CallAnswered):
+            by = "local" if out.direction == "incoming" else "peer"
+            record("answered", cid, time_to_answer_ms=_ms(out.time_to_answer), answered_by=by)
+        elif isinstance(out, act.CallMissed):
+            record("missed", cid, rang_for_ms=_ms(out.rang_for))
+        elif isinstance(out, act.CallFailed):
+            record("call_failed", cid, reason=out.reason, tried_for_ms=_ms(out.tried_for))
+        elif isinstance(out, act.EscalationStep):
+            detail = {} if out.detail is None else {"detail": str(out.detail)}
+            record("escalation", cid, step=out.step, **detail)
+        elif isinstance(out, act.CallEnded):
+            stats = self.voice.stats if self.voice is not None else self.last_voice_stats
+            record("call_ended", cid, duration_ms=_ms(out.duration), who_hung_up=out.who_hung_up,
+                   frames_lost=stats.get("frames_concealed", 0) + stats.get("frames_fec_recovered", 0)
+                   + stats.get("frames_redundancy_recovered", 0),
+                   frames_concealed=stats.get("frames_concealed", 0),
+                   frames_fec_recovered=stats.get("frames_fec_recovered", 0),
+                   jitter_us=int(stats.get("jitter_ms", 0) * 1000))
+
+    # ----- voice and audio ---------------------------------------------------
+
+    def _frame_samples(self) -> int:
+        return 48 * self.voice_config.frame_ms
+
+    def _start_voice(self) -> None:
+        self._stop_voice()
+        v = self.voice_config
+        self.voice = VoiceSession(v.frame_ms, v.bitrate, v.fec, v.max_redundancy)
+
+    def _stop_voice(self) -> None:
+        if self.voice is not None:
+            self.last_voice_stats = self.voice.stats
+            self.voice.close()
+            self.voice = None
+
+    def _start_audio(self, now: float) -> None:
+        if self._audio_task is not None:
+            return
+        self._handset = self._handset_factory()
+        self._audio_stop = asyncio.Event()
+        self._audio_task = self._loop.create_task(pump_frames(self._handset, self._tick, self._audio_stop))
+        self._audio_task.add_done_callback(self._audio_done)
+
+    def _audio_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("handset audio stopped: %s", task.exception())
+
+    def _stop_audio(self) -> None:
+        if self._audio_task is None:
+            return
+        self._audio_stop.set()
+        self._audio_task = None
+        if self._handset is not None:
+            self._handset.close()
+            self._handset = None
+
+    def _tick(self, mic: bytes, now: float) -> None:
+        """One frame period: microphone frame out, one frame to the earpiece."""
+        voice = self.voice
+        if voice is not None:
+            self._send(CHANNEL_VOICE, voice.encode(mic))
+            earpiece = voice.pull(now)
+            report = voice.report(now)
+            if report is not None:
+                self._send(CHANNEL_VOICE, report)
+        elif self._tone is not None:
+            earpiece = self._tone.next_frame()
+        else:
+            earpiece = bytes(len(mic))
+        if self._handset is not None:
+            self._handset.write(earpiece)
+
+    # ----- timers ------------------------------------------------------------
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadlines = [t for t in (self.machine.get_timer(), self.actuator.deadline()) if t is not None]
+        if deadlines:
+            self._timer = self._loop.call_at(min(deadlines), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self.now()
+        self.actuator.poll(now)
+        self._run(self.machine.handle_timer(now), now)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._stop_voice()
+        self._stop_audio()
+        self.hardware.close()
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))

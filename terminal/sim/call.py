@@ -1,0 +1,94 @@
+"""A simulated call between two running units: A lifts, B's ringer follows its
+cadence, B answers after a moment, they talk, A hangs up.
+
+The hook switches are gpiozero MockFactory pins driven as a person would;
+everything else is the daemon's own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from terminal.call import actions as act
+from terminal.daemon.unit import Unit
+
+
+class CallWatcher:
+    """Collects one unit's call actions and events with their times."""
+
+    def __init__(self, unit: Unit):
+        self.unit = unit
+        self.seen: list[tuple[object, float]] = []
+        self._changed = asyncio.Event()
+        unit.call.listeners.append(self._on_output)
+
+    def _on_output(self, out, now):
+        self.seen.append((out, now))
+        self._changed.set()
+
+    def first(self, kind, after: float = float("-inf")):
+        return next(((o, t) for o, t in self.seen if isinstance(o, kind) and t >= after), None)
+
+    async def wait_for(self, kind, timeout: float, after: float = float("-inf")):
+        while (found := self.first(kind, after)) is None:
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        return found
+
+
+def hook_pin(unit: Unit):
+    return unit.pin_factory.pin(unit.call.hardware.profile.hook.pin)
+
+
+def lift(unit: Unit):
+    """The hook contact closes to ground when the handset is lifted."""
+    hook_pin(unit).drive_low()
+
+
+def replace(unit: Unit):
+    hook_pin(unit).drive_high()
+
+
+async def place_call(a: Unit, b: Unit, *, answer_after: float, talk_for: float, timeout: float = 10.0) -> dict:
+    loop = asyncio.get_running_loop()
+    wa, wb = CallWatcher(a), CallWatcher(b)
+    start = loop.time()
+    lift(a)
+    (_, lifted_at) = await wa.wait_for(act.CallStarted, timeout, after=start)
+    (_, ringing_at) = await wb.wait_for(act.StartRinger, timeout, after=start)
+    await asyncio.sleep(answer_after)      # the person at B takes a moment to pick up
+    lift(b)
+    await wa.wait_for(act.CallAnswered, timeout, after=start)
+    await wb.wait_for(act.StartVoice, timeout, after=start)
+    await asyncio.sleep(talk_for)          # they talk
+    replace(a)
+    (ended_a, _) = await wa.wait_for(act.CallEnded, timeout, after=start)
+    (ended_b, _) = await wb.wait_for(act.CallEnded, timeout, after=start)
+    replace(b)
+    answered = wa.first(act.CallAnswered, after=start)
+    return {
+        "ringdown_ms": round((ringing_at - lifted_at) * 1000, 2),
+        "debounce_ms": round((lifted_at - start) * 1000, 2),
+        "answered": answered is not None,
+        "time_to_answer_ms": round(answered[0].time_to_answer * 1000) if answered else None,
+        "duration_ms": round(ended_a.duration * 1000),
+        "who_hung_up": {"A": ended_a.who_hung_up, "B": ended_b.who_hung_up},
+        "ringer_cadence_s": list(wb.first(act.StartRinger, after=start)[0].pattern.segments),
+    }
+
+
+def voice_summary(units: dict[str, Unit], heard: dict[str, Path]) -> dict:
+    stats = {name: unit.call.last_voice_stats for name, unit in units.items()}
+
+    def total(key):
+        return sum(s.get(key, 0) for s in stats.values())
+    return {
+        "frames_sent": total("frames_sent"),
+        "frames_received": total("frames_received"),
+        "frames_concealed": total("frames_concealed"),
+        "frames_fec_recovered": total("frames_fec_recovered"),
+        "frames_redundancy_recovered": total("frames_redundancy_recovered"),
+        "jitter_buffer_ms": round(max(s.get("mean_delay_ms", 0.0) for s in stats.values()), 1),
+        "wav": {name: str(path) for name, path in heard.items()},
+    }
