@@ -35,13 +35,16 @@ _HARDWARE = (act.StartRinger, act.StopRinger, act.SecondaryAlert, act.SetIndicat
 class CallLink:
     def __init__(self, *, settings: CallSettings, voice: SimpleNamespace, hardware: Hardware,
                  handset_factory: Callable[[], PacedHandset], send: Callable[[int, bytes], None],
-                 journal, loop: asyncio.AbstractEventLoop, reachable: bool = False):
+                 journal, loop: asyncio.AbstractEventLoop, reachable: bool = False,
+                 liveness: Callable[[bool], None] = lambda in_call: None):
+        """`liveness(in_call)`: tighten the link's unreachable timeout while voice flows."""
         self.machine = CallMachine(settings, reachable=reachable)
         self.voice_config = voice
         self.hardware = hardware
         self.actuator = Actuator(hardware)
         self._handset_factory = handset_factory
         self._send = send
+        self._liveness = liveness
         self._journal = journal
         self._loop = loop
         self.voice: VoiceSession | None = None
@@ -106,8 +109,10 @@ class CallLink:
         elif isinstance(out, act.StartVoice):
             self._start_voice()
             self._start_audio(now)
+            self._liveness(True)
         elif isinstance(out, act.StopVoice):
             self._stop_voice()
+            self._liveness(False)
         else:
             self._journal_event(out)
 

@@ -41,6 +41,7 @@ from terminal.text.service import TextService
 log = logging.getLogger(__name__)
 
 Handler = Callable[[bytes, float], None]
+IN_CALL_UNREACHABLE_AFTER = 1.5   # seconds of silence from the peer during a call (target: noticed within 2 s)
 
 
 class Unit:
@@ -95,7 +96,7 @@ class Unit:
                 lambda: LinkEndpoint(self.session, self._dispatch), sock=sock
             )
             self.session.start(self.now())
-            self.endpoint._pump()
+            self.endpoint.pump()
         else:
             self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch)
         self.call = self._make_call()
@@ -130,7 +131,14 @@ class Unit:
             lambda: PyAudioHandset(hardware.handset_device, hardware.handset_device, frame_ms))
         return CallLink(settings=CallSettings(**vars(self.config.call)), voice=self.config.voice,
                         hardware=hardware, handset_factory=handset_factory, send=self.send,
-                        journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable))
+                        journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable),
+                        liveness=self._call_liveness)
+
+    def _call_liveness(self, in_call: bool) -> None:
+        """Voice flows every frame during a call, so a silent peer is noticed in IN_CALL_UNREACHABLE_AFTER."""
+        seconds = IN_CALL_UNREACHABLE_AFTER if in_call else self.config.link.unreachable_after
+        self.session.set_unreachable_after(seconds, self.now())
+        self.endpoint.pump()
 
     def call_status(self) -> dict:
         return {"state": self.call.machine.state.name.lower()}

@@ -30,7 +30,7 @@ class LinkEndpoint(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         _, endpoint = await loop.create_datagram_endpoint(lambda: cls(session, on_event), local_addr=listen)
         session.start(loop.time())
-        endpoint._pump()
+        endpoint.pump()
         return endpoint
 
     @property
@@ -42,7 +42,7 @@ class LinkEndpoint(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr) -> None:
         self._guard(self.session.receive_datagram, data, addr[:2], self.loop.time())
-        self._pump()
+        self.pump()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP unreachable and the like: the peer's silence timers handle it.
@@ -51,7 +51,7 @@ class LinkEndpoint(asyncio.DatagramProtocol):
 
     def send(self, channel: int, payload: bytes, via=None) -> None:
         self.session.send(channel, payload, self.loop.time(), via)
-        self._pump()
+        self.pump()
 
     def close(self) -> None:
         if self._timer is not None:
@@ -64,9 +64,9 @@ class LinkEndpoint(asyncio.DatagramProtocol):
     def _on_timer(self) -> None:
         self._timer = None
         self._guard(self.session.handle_timer, self.loop.time())
-        self._pump()
+        self.pump()
 
-    def _pump(self) -> None:
+    def pump(self) -> None:
         if self.transport is None:
             return
         for data, addr in self.session.datagrams_to_send(self.loop.time()):
