@@ -3,8 +3,8 @@
 With the daemon running (the control socket its config names exists) the
 daemon runs the full scheduled self-test on its own devices and link. Without
 it, this process runs the power-on checks and, if they pass, brings up the
-link itself for the disk, clock and end-to-end link checks (`--board` adds
-relay and hook). A config that does not load still gets the power-on report.
+link and the board's devices itself for the relay, hook, disk, clock and
+end-to-end link checks. A config that does not load still gets the power-on report.
 Exit codes: 0 all passed, 1 a check failed, 2 the self-test could not run.
 """
 
@@ -33,7 +33,6 @@ def register(subparsers) -> None:
     p.add_argument("--standalone", action="store_true",
                    help="run here even if the daemon's socket exists (the daemon must not be running)")
     p.add_argument("--post-only", action="store_true", help="only the power-on checks (no link, no hardware)")
-    p.add_argument("--board", help="board profile name or path: also pulse the ringer relay and read the hook")
     p.add_argument("--link-timeout", type=float, default=TIMEOUT_SECONDS, metavar="SECONDS",
                    help=f"how long to wait for the peer on each path (default {TIMEOUT_SECONDS:g})")
     p.set_defaults(func=run_command)
@@ -56,7 +55,7 @@ def collect(args: argparse.Namespace) -> dict:
     if socket.exists() and not args.standalone:
         return asyncio.run(ask_daemon(socket))
     from terminal.selftest.standalone import run_standalone
-    return asyncio.run(run_standalone(args.config, board=args.board, link_timeout=args.link_timeout)).as_dict()
+    return asyncio.run(run_standalone(args.config, link_timeout=args.link_timeout)).as_dict()
 
 
 async def ask_daemon(socket: Path) -> dict:

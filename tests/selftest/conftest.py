@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from gpiozero.pins.mock import MockFactory
 
 from terminal.audio.wavfile import FileHandset
 from terminal.hardware.profile import load_profile
@@ -14,10 +15,10 @@ from terminal.journal import Journal, load
 from terminal.link.events import PeerReachable
 from terminal.selftest.couplings import FileCoupling
 from terminal.selftest.runner import journal_recorder
+from terminal.selftest.simwiring import wire_relay_feedback
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import load_unit
 from tests.hardware.conftest import factory  # noqa: F401  (gpiozero MockFactory fixture)
-from terminal.selftest.simwiring import wire_relay_feedback
 
 
 class JournalSink:
@@ -71,13 +72,24 @@ def coupled(tmp_path):
     return FileCoupling(lambda: FileHandset(None, ear), lambda: FileHandset(ear, None))
 
 
+def wired_pins(board: str = "pi4") -> MockFactory:
+    """A MockFactory for one simulated unit, its relay contact wired to the feedback input."""
+    pins = MockFactory()
+    wire_relay_feedback(pins, load_profile(board))
+    return pins
+
+
 class Pair:
-    """Two provisioned units on loopback UDP; A is the unit under test."""
+    """Two provisioned units on loopback UDP, the daemon's own Unit on wired mock pins; A is under test."""
 
     def __init__(self, root):
         self.a_sim, self.b_sim = provision_pair(root)
-        self.a = load_unit(self.a_sim.config_path)
-        self.b = load_unit(self.b_sim.config_path)
+        self.a = load_unit(self.a_sim.config_path, pin_factory=wired_pins())
+        self.b = load_unit(self.b_sim.config_path, pin_factory=wired_pins())
+
+    def reload_a(self) -> None:
+        """Load A again from its (edited) config file."""
+        self.a = load_unit(self.a_sim.config_path, pin_factory=wired_pins())
 
     async def start(self, wait: bool = True) -> None:
         up = asyncio.Event()

@@ -63,22 +63,18 @@ async def test_daemon_runs_it_over_the_control_socket(tmp_path):
         await server.close()
 
 
-async def test_standalone_run_brings_up_the_link_and_journals_results(configs, factory, profile):
+async def test_standalone_run_brings_up_the_link_and_journals_results(configs):
     from terminal.journal import load
     from terminal.sim.run import load_unit
-    from terminal.selftest.simwiring import wire_relay_feedback
+    from tests.selftest.conftest import wired_pins
 
     a, b = configs
     a.sock.close()                      # the standalone run binds A's configured port itself
-    peer = load_unit(b.config_path)
+    peer = load_unit(b.config_path, pin_factory=wired_pins())
     await peer.start(b.sock, control=False)
-    wire_relay_feedback(factory, profile)
-    from gpiozero import Device
-    previous, Device.pin_factory = Device.pin_factory, factory
     try:
-        summary = await run_standalone(a.config_path, board="pi4", link_timeout=5.0)
+        summary = await run_standalone(a.config_path, link_timeout=5.0, pin_factory=wired_pins())
     finally:
-        Device.pin_factory = previous
         await peer.close()
     names = [r.name for r in summary.results]
     assert names[-5:] == ["ringer_relay", "hook_switch", "disk_space", "clock", "link_primary"]
@@ -86,6 +82,14 @@ async def test_standalone_run_brings_up_the_link_and_journals_results(configs, f
     data_dir = a.config_path.parent / "data"
     recorded = [r.fields["check"] for r in load(data_dir / "journal.sqlite").records if r.kind == "selftest"]
     assert recorded == names
+
+
+async def test_standalone_run_on_unwired_mock_pins_finds_no_relay_feedback(configs):
+    a, b = configs
+    a.sock.close()
+    b.sock.close()
+    summary = await run_standalone(a.config_path, link_timeout=0.3)
+    assert {r.name for r in summary.failures} == {"ringer_relay", "link_primary"}
 
 
 async def test_standalone_run_stops_at_a_failed_power_on_check(configs):

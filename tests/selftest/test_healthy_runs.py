@@ -9,9 +9,10 @@ RUNS = 100
 SCHEDULED = ["ringer_relay", "hook_switch", "audio_loopback", "disk_space", "clock", "link_primary"]
 
 
-async def test_hundred_scheduled_runs_without_a_false_alarm(pair, hardware, coupled):
+async def test_hundred_scheduled_runs_without_a_false_alarm(pair, coupled):
     await pair.start()
     unit = pair.a
+    hardware = unit.call.hardware                   # the daemon's own devices, on wired mock pins
     ctx = SelfTestContext.for_unit(unit, loopback=coupled, relay_settle=0.05, link_timeout=5.0,
                                    **hardware_parts(hardware))
     fault_led = hardware.leds["fault"]

@@ -11,7 +11,6 @@ from terminal.link.noise import public_bytes
 from terminal.selftest.link import PAYLOAD_PREFIX, check_link, peer_record
 from terminal.selftest.runner import journal_recorder
 from terminal.selftest.scheduled import SelfTestContext, run_selftest
-from terminal.sim.run import load_unit
 
 FAIL_TIMEOUT = 0.3
 
@@ -55,7 +54,7 @@ async def test_every_path_answers_with_its_round_trip_time(pair):
 async def test_wrong_peer_key_fails_the_link_test_and_is_recorded(pair):
     rewrite(pair.a_sim.config_path, r"^static_public = .*$",
             f'static_public = "{encode_key(public_bytes(X25519PrivateKey.generate()))}"')
-    pair.a = load_unit(pair.a_sim.config_path)
+    pair.reload_a()
     await pair.start(wait=False)
     summary = await run_link(pair.a, FAIL_TIMEOUT)
     assert summary.exit_code == 1 and [r.name for r in summary.failures] == ["link_primary"]
@@ -77,7 +76,7 @@ async def test_peer_down_fails_the_link_test_and_is_recorded(pair):
 async def test_backup_path_down_is_found_while_the_primary_works(pair):
     port = dead_port()
     rewrite(pair.a_sim.config_path, r'^endpoints = \[(.*)\]$', rf'endpoints = [\1, "127.0.0.1:{port}"]')
-    pair.a = load_unit(pair.a_sim.config_path)
+    pair.reload_a()
     await pair.start()
     summary = await run_link(pair.a, FAIL_TIMEOUT)
     link = {r.name: r for r in summary.results if r.name.startswith("link")}
@@ -104,10 +103,11 @@ async def test_simulated_pair_runs_both_self_tests_into_both_journals(pair, tmp_
     posts = {u.name: run_post(sim.config_path) for u, sim in ((pair.a, pair.a_sim), (pair.b, pair.b_sim))}
     assert all(p.go_on_line for p in posts.values())
     await pair.start()
-    entries = {u.name: await sim_selftest(u, posts[u.name], tmp_path) for u in (pair.a, pair.b)}
+    entries = {u.name: await sim_selftest(u, posts[u.name], tmp_path, hardware=u.call.hardware)
+               for u in (pair.a, pair.b)}
     for name, unit in (("A", pair.a), ("B", pair.b)):
-        assert {"kat_ed25519", "opus_codec", "journal_chain", "audio_loopback", "clock", "link_primary"} <= set(
-            entries[name])
+        assert {"kat_ed25519", "opus_codec", "journal_chain", "ringer_relay", "hook_switch", "audio_loopback",
+                "clock", "link_primary"} <= set(entries[name])
         assert all(e["passed"] and e["detail"] for e in entries[name].values()), entries[name]
         recorded = await selftest_records(unit)
         assert set(recorded) == set(entries[name])

@@ -21,8 +21,8 @@ async def test_a_check_that_raises_has_failed_and_is_recorded(sink, hardware):
     def broken():
         raise OSError(5, "Input/output error")
 
-    summary = await run_checks("scheduled", [("ringer_relay", broken), ("clock", lambda: CheckResult("clock", True, "ok"))],
-                               record=sink.record, fault_led=led_switch(hardware.leds["fault"]))
+    checks = [("ringer_relay", broken), ("clock", lambda: CheckResult("clock", True, "ok"))]
+    summary = await run_checks("scheduled", checks, record=sink.record, fault_led=led_switch(hardware.leds["fault"]))
     assert summary.exit_code == EXIT_FAILED
     assert summary.failures[0].detail == "check could not complete: OSError: [Errno 5] Input/output error"
     assert sink.failures() == {"ringer_relay": summary.failures[0].detail}
