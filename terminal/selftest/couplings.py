@@ -1,7 +1,8 @@
 """Ways to get the earpiece's sound back to the microphone, for the audio loopback check.
 
 `HandsetLoopback`: one handset playing and capturing at once (the desk unit:
-acoustic coupling in the cradle, real PyAudio streams that pace themselves).
+acoustic coupling in the cradle, real PyAudio streams that pace themselves),
+opened for the test from the same factory the call loop uses.
 `FileCoupling`: the earpiece writes a file, then the microphone reads it (tests
 and simulation, where ALSA's file plugin and WAV handsets are not paced).
 Both work with anything shaped like `terminal.audio.handset.PacedHandset`.
@@ -23,19 +24,23 @@ FRAME_SECONDS = 0.02
 
 
 class HandsetLoopback:
-    """Play and capture on one open handset, a frame at a time."""
+    """Open a handset, play and capture on it a frame at a time, close it (the daemon's handset factory)."""
 
-    def __init__(self, handset: Handset, frame_seconds: float = FRAME_SECONDS):
-        self.handset = handset
+    def __init__(self, open_handset: Callable[[], Handset], frame_seconds: float = FRAME_SECONDS):
+        self.open_handset = open_handset
         self.frame_seconds = frame_seconds
 
     def play_and_capture(self, frames: Sequence[bytes]) -> list[bytes]:
-        self.handset.start(0.0)
-        captured: list[bytes] = []
-        for i, frame in enumerate(frames):
-            self.handset.write(frame)
-            captured += self.handset.poll(i * self.frame_seconds)
-        return captured
+        handset = self.open_handset()
+        try:
+            handset.start(0.0)
+            captured: list[bytes] = []
+            for i, frame in enumerate(frames):
+                handset.write(frame)
+                captured += handset.poll(i * self.frame_seconds)
+            return captured
+        finally:
+            handset.close()
 
 
 class FileCoupling:

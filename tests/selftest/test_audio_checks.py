@@ -6,6 +6,7 @@ from terminal.audio.wavfile import FileHandset
 from terminal.selftest.codec_check import check_codec
 from terminal.selftest.couplings import FileCoupling, HandsetLoopback
 from terminal.selftest.loopback import check_audio_loopback
+from tests.audio.conftest import read_wav
 
 
 def test_tone_from_the_earpiece_is_heard_on_the_microphone(coupled):
@@ -40,9 +41,9 @@ def test_one_handset_playing_and_capturing_at_once(tmp_path):
     """HandsetLoopback on a file handset whose microphone already holds the tone a cradle would couple."""
     first = tmp_path / "first.wav"
     check_audio_loopback(FileCoupling(lambda: FileHandset(None, first), lambda: FileHandset(None, None)))
-    with FileHandset(first, tmp_path / "ear.wav") as handset:
-        result = check_audio_loopback(HandsetLoopback(handset))
+    result = check_audio_loopback(HandsetLoopback(lambda: FileHandset(first, tmp_path / "ear.wav")))
     assert result.passed, result.detail
+    assert len(read_wav(tmp_path / "ear.wav")) == 20 * 960         # played, and closed (WAV header finished)
 
 
 def test_codec_passes_the_test_tone():
