@@ -13,31 +13,48 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 
 from terminal.audio.handset import PacedHandset
 from terminal.audio.pump import pump_frames
 from terminal.call import actions as act
+from terminal.call.cadence import Pattern
 from terminal.call.machine import CallMachine
 from terminal.call.settings import CallSettings
 from terminal.hardware.actuate import Actuator
 from terminal.hardware.unit import Hardware
 from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_VOICE
+from terminal.daemon.records import VoiceMessage
+from terminal.voice.codec import Decoder, Encoder
 from terminal.voice.stream import VoiceSession
 from terminal.voice.tones import ToneGenerator, ToneSpec
 
 log = logging.getLogger(__name__)
 
+@dataclass(frozen=True)
+class VoiceMessagePlayed:
+    """Told to listeners: a received voice message finished playing in the earpiece."""
+    call_id: str
+
+
 _HARDWARE = (act.StartRinger, act.StopRinger, act.SecondaryAlert, act.SetIndicator)
+_FINAL = (act.CallEnded, act.CallMissed, act.CallFailed)
+VOICE_MESSAGE_BITRATE = 16000
+VOICE_MESSAGE_DIR = "voicemail"
 
 
 class CallLink:
     def __init__(self, *, settings: CallSettings, voice: SimpleNamespace, hardware: Hardware,
                  handset_factory: Callable[[], PacedHandset], send: Callable[[int, bytes], None],
                  journal, loop: asyncio.AbstractEventLoop, reachable: bool = False,
-                 liveness: Callable[[bool], None] = lambda in_call: None):
-        """`liveness(in_call)`: tighten the link's unreachable timeout while voice flows."""
+                 liveness: Callable[[bool], None] = lambda in_call: None,
+                 on_voice_message: Callable[[VoiceMessage], None] = lambda message: None,
+                 on_call_over: Callable[[str], None] = lambda call_id: None):
+        """`liveness(in_call)`: tighten the link's unreachable timeout while voice flows;
+        `on_voice_message`: a recorded message to deliver to the peer; `on_call_over(call_id)`:
+        the call's outcome is final (send it to the peer)."""
         self.machine = CallMachine(settings, reachable=reachable)
         self.voice_config = voice
         self.hardware = hardware
@@ -45,6 +62,12 @@ class CallLink:
         self._handset_factory = handset_factory
         self._send = send
         self._liveness = liveness
+        self._on_voice_message = on_voice_message
+        self._on_call_over = on_call_over
+        self._recording: tuple[str, Encoder, list[bytes]] | None = None
+        self.voice_messages: list[VoiceMessage] = []     # received, not yet played
+        self._playback: tuple[VoiceMessage, Decoder, int] | None = None
+        self._text_unread = False
         self._journal = journal
         self._loop = loop
         self.voice: VoiceSession | None = None
@@ -79,9 +102,35 @@ class CallLink:
         now = self.now()
         self._run(self.machine.acknowledge_missed(now), now)
 
+    def set_text_unread(self, unread: bool) -> None:
+        self._text_unread = unread
+        self.actuator.set_unread(unread or bool(self.voice_messages))
+
+    def ringer_burst(self, seconds: float) -> None:
+        """A short ring for an urgent unread message, unless a call is using the ringer."""
+        now = self.now()
+        if self.machine.state.name == "IDLE":
+            self.hardware.ringer.ring(Pattern((seconds,)), now, stop=now + seconds)
+            self._arm()
+
+    def _tell(self, out) -> None:
+        now = self.now()
+        for listener in self.listeners:
+            listener(out, now)
+
+    def add_voice_message(self, message: VoiceMessage) -> None:
+        self.voice_messages.append(message)
+        self._tell(message)
+        self._journal.record("escalation", message.call_id, step="voice_message_received",
+                             detail=f"{len(message.frames) * message.frame_ms / 1000:.1f} s")
+        self.set_text_unread(self._text_unread)
+
     def _lifted(self) -> None:
         now = self.now()
         self._start_audio(now)
+        if self.voice_messages and self._playback is None:
+            message = self.voice_messages[0]
+            self._playback = (message, Decoder(message.frame_ms), 0)
         self._run(self.machine.hook_lifted(now), now)
 
     def _replaced(self) -> None:
@@ -113,8 +162,15 @@ class CallLink:
         elif isinstance(out, act.StopVoice):
             self._stop_voice()
             self._liveness(False)
+        elif isinstance(out, act.StartRecording):
+            encoder = Encoder(self.voice_config.frame_ms, VOICE_MESSAGE_BITRATE, fec=False)
+            self._recording = (f"{out.call_id}", encoder, [])
+        elif isinstance(out, act.StopRecording):
+            self._stop_recording(deliver=out.reason in ("hung_up", "limit"))
         else:
             self._journal_event(out)
+            if isinstance(out, _FINAL):
+                self._on_call_over(f"{out.call_id}")
 
     def _journal_event(self, out) -> None:
         record = self._journal.record
@@ -152,6 +208,34 @@ class CallLink:
         v = self.voice_config
         self.voice = VoiceSession(v.frame_ms, v.bitrate, v.fec, v.max_redundancy)
 
+    def _stop_recording(self, deliver: bool) -> None:
+        if self._recording is None:
+            return
+        call_id, encoder, frames = self._recording
+        self._recording = None
+        encoder.close()
+        if deliver and frames:
+            message = VoiceMessage(call_id, self.voice_config.frame_ms, tuple(frames))
+            self._journal.record("escalation", call_id, step="voice_message_recorded",
+                                 detail=f"{len(frames) * message.frame_ms / 1000:.1f} s")
+            self._on_voice_message(message)
+
+    def _play_voice_message(self) -> bytes | None:
+        """The next frame of a voice message being played, or None when there is none (or it ended)."""
+        if self._playback is None:
+            return None
+        message, decoder, index = self._playback
+        if index < len(message.frames):
+            self._playback = (message, decoder, index + 1)
+            return decoder.decode(message.frames[index])
+        decoder.close()
+        self._playback = None
+        self.voice_messages.remove(message)
+        self._journal.record("escalation", message.call_id, step="voice_message_played")
+        self.set_text_unread(self._text_unread)
+        self._tell(VoiceMessagePlayed(message.call_id))
+        return None
+
     def _stop_voice(self) -> None:
         if self.voice is not None:
             self.last_voice_stats = self.voice.stats
@@ -173,6 +257,9 @@ class CallLink:
     def _stop_audio(self) -> None:
         if self._audio_task is None:
             return
+        if self._playback is not None:       # replaced mid-message: it stays unplayed
+            self._playback[1].close()
+            self._playback = None
         self._audio_stop.set()
         self._audio_task = None
         if self._handset is not None:
@@ -182,12 +269,16 @@ class CallLink:
     def _tick(self, mic: bytes, now: float) -> None:
         """One frame period: microphone frame out, one frame to the earpiece."""
         voice = self.voice
+        if self._recording is not None:
+            self._recording[2].append(self._recording[1].encode(mic))
         if voice is not None:
             self._send(CHANNEL_VOICE, voice.encode(mic))
             earpiece = voice.pull(now)
             report = voice.report(now)
             if report is not None:
                 self._send(CHANNEL_VOICE, report)
+        elif (played := self._play_voice_message()) is not None:
+            earpiece = played
         elif self._tone is not None:
             earpiece = self._tone.next_frame()
         else:
@@ -216,6 +307,7 @@ class CallLink:
             self._timer.cancel()
             self._timer = None
         self._stop_voice()
+        self._stop_recording(deliver=False)
         self._stop_audio()
         self.hardware.close()
 

@@ -40,6 +40,10 @@ class JournalWriter:
             log.exception("could not append %r to the journal", kind)
         return None
 
+    def query(self, fn) -> Future:
+        """Run `fn(journal)` on the journal's thread, after every append asked for so far."""
+        return self._executor.submit(fn, self.journal)
+
     async def flush(self) -> None:
         if self._last is not None:
             await asyncio.wrap_future(self._executor.submit(lambda: None))

@@ -26,8 +26,11 @@ _JOURNAL = {
 
 
 class TextLink:
-    def __init__(self, service: TextService, send: Callable[[int, bytes], None], journal, loop):
+    def __init__(self, service: TextService, send: Callable[[int, bytes], None], journal, loop, *,
+                 channel: int = CHANNEL_TEXT, journal_kinds: dict | None = None):
         self.service = service
+        self.channel = channel
+        self._journal_kinds = _JOURNAL if journal_kinds is None else journal_kinds
         self._send = send
         self._journal = journal
         self._loop = loop
@@ -58,9 +61,9 @@ class TextLink:
     def pump(self) -> None:
         now = self.now()
         for payload in self.service.payloads_to_send(now):
-            self._send(CHANNEL_TEXT, payload)
+            self._send(self.channel, payload)
         while (event := self.service.next_event()) is not None:
-            kind = _JOURNAL.get(type(event))
+            kind = self._journal_kinds.get(type(event))
             if kind is not None:
                 precedence = getattr(event, "precedence", None)
                 extra = {"precedence": precedence.name} if precedence is not None else {}

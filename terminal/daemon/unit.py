@@ -29,7 +29,10 @@ from gpiozero.pins.mock import MockFactory
 from terminal.errors import ConfigError
 from terminal.hardware.profile import load_profile
 from terminal.hardware.unit import Hardware
-from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_TEST, CHANNEL_TEXT, CHANNEL_VOICE
+from terminal.daemon.records import RecordsLink
+from terminal.journal import summarize_call
+from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_RECORDS, CHANNEL_TEST, CHANNEL_TEXT, CHANNEL_VOICE
+from terminal.text import events as text_events
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
 from terminal.link.events import DataReceived, Event, PeerReachable, PeerUnreachable
@@ -60,6 +63,7 @@ class Unit:
         self.session: LinkSession | None = None
         self.journal: JournalWriter | None = None
         self.text: TextLink | None = None
+        self.records: RecordsLink | None = None
         self.call: CallLink | None = None
         self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
@@ -102,9 +106,15 @@ class Unit:
         self.call = self._make_call()
         self.handlers[CHANNEL_CONTROL] = self.call.on_control
         self.handlers[CHANNEL_VOICE] = self.call.on_voice
+        reachable = bool(self.session.reachable)
+        self.records = RecordsLink(TextService(data_dir / "records.sqlite"), self.send, self.journal, self.loop,
+                                   on_voice_message=self.call.add_voice_message)
+        self.handlers[CHANNEL_RECORDS] = self.records.on_payload
+        self.records.start(reachable)
         self.text = TextLink(TextService(data_dir / "text.sqlite"), self.send, self.journal, self.loop)
+        self.text.listeners.append(self._on_text_action)
         self.handlers[CHANNEL_TEXT] = self.text.on_payload
-        self.text.start(reachable=bool(self.session.reachable))
+        self.text.start(reachable)
         if control:
             self.control = ControlServer(self.config.control.socket, group=self.config.control.group)
             self.control.register("link.status", self.link_status)
@@ -132,7 +142,22 @@ class Unit:
         return CallLink(settings=CallSettings(**vars(self.config.call)), voice=self.config.voice,
                         hardware=hardware, handset_factory=handset_factory, send=self.send,
                         journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable),
-                        liveness=self._call_liveness)
+                        liveness=self._call_liveness,
+                        on_voice_message=lambda message: self.records.send_voice_message(message),
+                        on_call_over=self._send_call_outcome)
+
+    def _send_call_outcome(self, call_id: str) -> None:
+        """Both journals hold both sides' view: summarise our records of the call for the peer."""
+        future = self.journal.query(lambda journal: summarize_call(journal.records(call_id)))
+        loop = self.loop
+        future.add_done_callback(lambda f: f.exception() is None and loop.call_soon_threadsafe(
+            self.records.send_outcome, call_id, f.result()))
+
+    def _on_text_action(self, event) -> None:
+        if isinstance(event, text_events.MessageLed):
+            self.call.set_text_unread(event.on)
+        elif isinstance(event, text_events.RingerBurst):
+            self.call.ringer_burst(event.seconds)
 
     def _call_liveness(self, in_call: bool) -> None:
         """Voice flows every frame during a call, so a silent peer is noticed in IN_CALL_UNREACHABLE_AFTER."""
@@ -176,9 +201,11 @@ class Unit:
         if self.control is not None:
             await self.control.close()
             self.control = None
-        if self.text is not None:
-            self.text.close()
-            self.text = None
+        for name in ("text", "records"):
+            link = getattr(self, name)
+            if link is not None:
+                link.close()
+                setattr(self, name, None)
         if self.call is not None:
             self.call.close()
             self.call = None
@@ -212,8 +239,9 @@ class Unit:
                 log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
             return
         if isinstance(event, (PeerReachable, PeerUnreachable)):
-            if self.text is not None:
-                self.text.on_link(isinstance(event, PeerReachable))
+            for link in (self.text, self.records):
+                if link is not None:
+                    link.on_link(isinstance(event, PeerReachable))
             if self.call is not None:
                 self.call.on_link(isinstance(event, PeerReachable), event.at)
         if isinstance(event, PeerReachable):

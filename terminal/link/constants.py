@@ -33,4 +33,6 @@ CHANNEL_VOICE = 2                 # voice frames
 CHANNEL_TEXT = 3                  # reliable text messages
 CHANNEL_TEST = 4                  # test / echo
 CHANNEL_PRESENCE = 5              # presence, status
-CHANNELS = frozenset({CHANNEL_CONTROL, CHANNEL_VOICE, CHANNEL_TEXT, CHANNEL_TEST, CHANNEL_PRESENCE})
+CHANNEL_RECORDS = 6               # reliable side channel: call outcomes, voice messages
+CHANNELS = frozenset({CHANNEL_CONTROL, CHANNEL_VOICE, CHANNEL_TEXT, CHANNEL_TEST, CHANNEL_PRESENCE,
+                      CHANNEL_RECORDS})

@@ -11,6 +11,8 @@ import asyncio
 from pathlib import Path
 
 from terminal.call import actions as act
+from terminal.daemon.calling import VoiceMessagePlayed
+from terminal.daemon.records import VoiceMessage
 from terminal.daemon.unit import Unit
 
 
@@ -75,6 +77,38 @@ async def place_call(a: Unit, b: Unit, *, answer_after: float, talk_for: float, 
         "duration_ms": round(ended_a.duration * 1000),
         "who_hung_up": {"A": ended_a.who_hung_up, "B": ended_b.who_hung_up},
         "ringer_cadence_s": list(wb.first(act.StartRinger, after=start)[0].pattern.segments),
+    }
+
+
+async def unanswered_call(a: Unit, b: Unit, *, timeout: float = 20.0) -> dict:
+    """A lifts; nobody answers at B. Escalation runs its course, A leaves a voice message,
+    then the person at B comes back, lifts, hears it, and replaces the handset."""
+    loop = asyncio.get_running_loop()
+    wa, wb = CallWatcher(a), CallWatcher(b)
+    start = loop.time()
+    lift(a)
+    await wb.wait_for(act.StartRinger, timeout, after=start)
+    (_, alert_at) = await wb.wait_for(act.SecondaryAlert, timeout, after=start)
+    (missed, _) = await wa.wait_for(act.CallMissed, timeout, after=start)
+    await wa.wait_for(act.StartRecording, timeout, after=start)
+    await wa.wait_for(act.StopRecording, timeout, after=start)     # the recording limit
+    replace(a)
+    await wb.wait_for(VoiceMessage, timeout, after=start)
+    led_lit = b.call.hardware.leds["message"].is_active
+    lift(b)                                                         # back at the desk
+    await wb.wait_for(VoiceMessagePlayed, timeout, after=start)
+    replace(b)
+    steps = {w.unit.name: [o.step for o, t in w.seen if isinstance(o, act.EscalationStep) and t >= start]
+             for w in (wa, wb)}
+    message = wb.first(VoiceMessage, after=start)[0]
+    return {
+        "missed": True,
+        "rang_for_ms": round(missed.rang_for * 1000),
+        "secondary_alert_after_ms": round((alert_at - start) * 1000),
+        "escalation_steps": steps,
+        "message_led_lit": led_lit,
+        "voice_message_seconds": len(message.frames) * message.frame_ms / 1000,
+        "voice_message_played": True,
     }
 
 

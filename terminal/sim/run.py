@@ -24,7 +24,9 @@ from terminal.control.client import ControlClient
 from terminal.audio.wavfile import FileHandset
 from terminal.netsim.impairment import Impairment
 from terminal.netsim.relay import UdpImpairmentRelay
-from terminal.sim.call import place_call, voice_summary
+from host.report import build_report
+from terminal.journal import load as load_journal, verify
+from terminal.sim.call import place_call, unanswered_call, voice_summary
 from terminal.sim.provision import provision_pair
 from terminal.sim.speech import SAMPLES, padded_speech, speech_match
 from terminal.text import events as text_events
@@ -34,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 
 # The simulation shortens the call timers so a default run stays well under 30 s.
-SIM_TIMERS = {"call": {"alert_after": 3.0, "ring_timeout": 6.0, "no_answer_tone_for": 1.0,
+SIM_TIMERS = {"call": {"alert_after": 2.0, "ring_timeout": 5.0, "no_answer_tone_for": 0.5,
                        "voice_message_max": 3.0, "realert_every": 10.0, "realert_ring_for": 1.0}}
 
 
@@ -47,15 +49,15 @@ def load_unit(config_path: Path, **options) -> Unit:
     return Unit(cfg, load_keys(cfg.unit.key_dir), **options)
 
 
-def file_handsets(unit_dir: Path, mouth: Path):
-    """A handset factory for a simulated unit: the mouth reads `mouth`, each off-hook period's
-    earpiece is written to heard-N.wav."""
+def file_handsets(unit_dir: Path, mouths: list[Path | None]):
+    """A handset factory for a simulated unit: off-hook period N reads mouths[N] (the last one
+    for later periods) and writes what the earpiece played to heard-N.wav."""
     count = 0
 
     def factory():
         nonlocal count
         count += 1
-        return FileHandset(mouth, unit_dir / f"heard-{count}.wav")
+        return FileHandset(mouths[min(count, len(mouths)) - 1], unit_dir / f"heard-{count}.wav")
     return factory
 
 
@@ -84,10 +86,14 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         relay = await UdpImpairmentRelay.open(impairment, impairment, seed=seed)
         endpoints = {"A": relay.a_address, "B": relay.b_address}
     a_sim, b_sim = provision_pair(out_dir, endpoints=endpoints, extra=SIM_TIMERS)
+    timers = SIM_TIMERS["call"]
     mouths = {
-        # A speaks once B has had time to answer; B as soon as it lifts.
-        "A": padded_speech(SAMPLES / "speech_a.wav", out_dir / "A" / "mouth.wav", answer_after + 0.5),
-        "B": padded_speech(SAMPLES / "speech_b.wav", out_dir / "B" / "mouth.wav", 0.3),
+        # Call 1: A speaks once B has had time to answer; B as soon as it lifts.
+        # Call 2: A speaks once the no-answer tone has given way to the voice message.
+        "A": [padded_speech(SAMPLES / "speech_a.wav", out_dir / "A" / "mouth-1.wav", answer_after + 0.5),
+              padded_speech(SAMPLES / "speech_a.wav", out_dir / "A" / "mouth-2.wav",
+                            timers["ring_timeout"] + timers["no_answer_tone_for"] + 0.1)],
+        "B": [padded_speech(SAMPLES / "speech_b.wav", out_dir / "B" / "mouth-1.wav", 0.3)],
     }
     a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
                       handset_factory=file_handsets(out_dir / s.name, mouths[s.name])) for s in (a_sim, b_sim))
@@ -125,12 +131,15 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
             "A_heard_B": round(speech_match(heard["A"], SAMPLES / "speech_b.wav"), 3),
             "B_heard_A": round(speech_match(heard["B"], SAMPLES / "speech_a.wav"), 3),
         }
+        missed = await unanswered_call(a, b)
+        missed["voice_message_match"] = round(speech_match(
+            out_dir / "B" / "heard-2.wav", SAMPLES / "speech_a.wav", missed["voice_message_seconds"]), 3)
         drops = {}
         for unit in (a, b):
             for name, n in unit.session.stats.items():
                 if name.startswith("dropped_"):
                     drops[name[8:]] = drops.get(name[8:], 0) + n
-        return {
+        summary = {
             "handshake": {"ok": "rtt" in handshake, "ms": round(handshake.get("rtt", 0.0) * 1000, 3)},
             "echo": {
                 "sent": a.echo.sent,
@@ -141,6 +150,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
             },
             "text": text,
             "call": call,
+            "missed_call": missed,
             **({"network": {"loss_percent": loss, "delay_ms": delay, "jitter_ms": jitter,
                             "relay": relay.stats}} if relay is not None else {}),
         }
@@ -149,6 +159,32 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         await b.close()
         if relay is not None:
             relay.close()
+    summary["journal"] = journal_summary(out_dir, {"A": a, "B": b})
+    return summary
+
+
+def journal_summary(out_dir: Path, units: dict[str, Unit]) -> dict:
+    """Both journals, verified against each unit's public key, and the auditor's two-unit report."""
+    files = [out_dir / name / "data" / "journal.sqlite" for name in units]
+    keys = [unit.keys.identity.signing_public for unit in units.values()]
+    out = {}
+    for (name, unit), path, key in zip(units.items(), files, keys):
+        data = load_journal(path)
+        verdict = verify(data.records, data.checkpoints, key)
+        kinds = [r.kind for r in data.records]
+        out[name] = {"records": len(data.records), "verified": verdict.ok, "missed": kinds.count("missed"),
+                     "escalations": kinds.count("escalation"),
+                     "peer_outcomes": kinds.count("peer_call_outcome"), "path": str(path)}
+    report = out_dir / "report.html"
+    build_report(files, report, public_keys=keys, title="Simulated pair A-B")
+    return {
+        "records": sum(v["records"] for v in out.values()),
+        "verified": all(v["verified"] for v in out.values()),
+        "missed": sum(v["missed"] for v in out.values()),
+        "escalations": sum(v["escalations"] for v in out.values()),
+        "units": out,
+        "report": str(report),
+    }
 
 
 async def _exchange_messages(a: Unit, b: Unit, timeout: float = 10.0) -> dict:

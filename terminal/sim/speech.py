@@ -45,9 +45,12 @@ def envelope(samples: np.ndarray) -> np.ndarray:
     return np.log10(1.0 + np.sqrt((frames ** 2).mean(axis=1)))
 
 
-def speech_match(heard: Path, source: Path) -> float:
-    """Best normalised correlation of the source's envelope against the heard audio's (-1..1)."""
+def speech_match(heard: Path, source: Path, source_seconds: float | None = None) -> float:
+    """Best normalised correlation of the source's envelope (its first `source_seconds`, if
+    given) against the heard audio's (-1..1)."""
     h, s = envelope(read_wav(heard)), envelope(read_wav(source))
+    if source_seconds is not None:
+        s = s[: int(source_seconds * RATE / ENVELOPE)]
     if s.std() == 0:
         return 0.0
     h = np.concatenate([np.zeros(len(s) // 2), h, np.zeros(len(s) // 2)])   # speech cut at either end still aligns
