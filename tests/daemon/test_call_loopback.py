@@ -17,7 +17,7 @@ async def start_pair(tmp_path):
     a_sim, b_sim = provision_pair(tmp_path, extra=SIM_TIMERS)
     units = []
     for s in (a_sim, b_sim):
-        unit = load_unit(s.config_path, pin_factory=MockFactory(), handset_factory=file_handsets(tmp_path / s.name, None))
+        unit = load_unit(s.config_path, pin_factory=MockFactory(), handset_factory=file_handsets(tmp_path / s.name, [None]))
         units.append(unit)
     a, b = units
     up = asyncio.Event()

@@ -13,6 +13,7 @@ GOOD = [
     ("answered", "c1", {"time_to_answer_ms": 0, "answered_by": "local"}),
     ("missed", "c1", {"rang_for_ms": 120_000}),
     ("escalation", "c1", {"step": "secondary_alert"}),
+    ("call_failed", "c1", {"reason": "unreachable", "tried_for_ms": 30000}),
     ("call_ended", "c1", ENDED),
     ("peer_call_outcome", "c1", {"outcome": "missed", "rang_for_ms": 5, "escalations": 2}),
     ("link_up", None, {}),
