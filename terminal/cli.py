@@ -49,7 +49,8 @@ def sim_ok(summary: dict) -> bool:
     echo, text, call = summary["echo"], summary["text"], summary["call"]
     # Echo is one unreliable datagram each way: over a lossy network some are lost by design.
     echoes_ok = echo["received"] > 0 if "network" in summary else echo["received"] == echo["sent"]
-    return (summary["handshake"]["ok"] and echoes_ok
+    selftest_ok = all(check["passed"] for unit in summary["selftest"].values() for check in unit.values())
+    return (summary["handshake"]["ok"] and echoes_ok and selftest_ok
             and text["sent"] == text["delivered"] == text["read"] > 0
             and call["answered"] and call["frames_received"] > 0)
 
@@ -81,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sim)
 
     from terminal.journal.commands import register as register_journal
+    from terminal.selftest.commands import register as register_selftest
     from terminal.text.commands import register as register_text
 
     register_journal(sub)
     register_text(sub)
+    register_selftest(sub)
     return parser
 
 

@@ -142,6 +142,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "fec": Field(_boolean, True),
         "max_redundancy": Field(_number(int, 0, 3), 3),
     },
+    "selftest": {
+        # seconds between scheduled self-tests run by the daemon itself; 0 leaves it to the systemd timer
+        "interval": Field(_number(float, 0.0, 86400.0), 3600.0),
+    },
     "control": {
         "socket": Field(_path, Path("/run/hotline/control.sock")),
         "group": Field(_optional(_string(r"[a-z_][a-z0-9_-]{0,31}", ", a Unix group name")), None),

@@ -59,7 +59,7 @@ class CallLink:
         self.voice_config = voice
         self.hardware = hardware
         self.actuator = Actuator(hardware)
-        self._handset_factory = handset_factory
+        self.handset_factory = handset_factory
         self._send = send
         self._liveness = liveness
         self._on_voice_message = on_voice_message
@@ -245,7 +245,7 @@ class CallLink:
     def _start_audio(self, now: float) -> None:
         if self._audio_task is not None:
             return
-        self._handset = self._handset_factory()
+        self._handset = self.handset_factory()
         self._audio_stop = asyncio.Event()
         self._audio_task = self._loop.create_task(pump_frames(self._handset, self._tick, self._audio_stop))
         self._audio_task.add_done_callback(self._audio_done)

@@ -30,6 +30,9 @@ from terminal.errors import ConfigError
 from terminal.hardware.profile import load_profile
 from terminal.hardware.unit import Hardware
 from terminal.daemon.records import RecordsLink
+from terminal.daemon.selftesting import attach_selftest
+from terminal.link.echo import HEADER_LEN as ECHO_HEADER_LEN
+from terminal.selftest.link import peer_record
 from terminal.journal import summarize_call
 from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_RECORDS, CHANNEL_TEST, CHANNEL_TEXT, CHANNEL_VOICE
 from terminal.text import events as text_events
@@ -48,13 +51,15 @@ IN_CALL_UNREACHABLE_AFTER = 1.5   # seconds of silence from the peer during a ca
 
 
 class Unit:
-    def __init__(self, config: SimpleNamespace, keys: UnitKeys, *, pin_factory=None, handset_factory=None):
+    def __init__(self, config: SimpleNamespace, keys: UnitKeys, *, pin_factory=None, handset_factory=None,
+                 selftest_loopback=None):
         """`pin_factory`: gpiozero's (MockFactory in simulation); `handset_factory`: makes the
         handset's audio streams (PyAudio on the board's ALSA device unless given)."""
         self.config = config
         self.keys = keys
         self.pin_factory = pin_factory
         self.handset_factory = handset_factory
+        self.selftest_loopback = selftest_loopback
         self.name = config.unit.id
         self.handlers: dict[int, Handler] = {CHANNEL_TEST: self._on_echo}
         self.listeners: list[Callable[[Event], None]] = []
@@ -64,6 +69,7 @@ class Unit:
         self.journal: JournalWriter | None = None
         self.text: TextLink | None = None
         self.records: RecordsLink | None = None
+        self.selftest_timer = None
         self.call: CallLink | None = None
         self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
@@ -122,6 +128,7 @@ class Unit:
             for method, handler in text_handlers(self.text.service, after=self.text.pump).items():
                 self.control.register(method, handler)
             await self.control.start()
+        self.selftest_timer = attach_selftest(self, self.selftest_loopback)
 
     def _pins(self):
         if self.pin_factory is None and self.config.hardware.pin_factory == "mock":
@@ -198,6 +205,9 @@ class Unit:
 
     async def close(self, reason: str = "stop") -> None:
         """Stop serving, close the link and sign the journal's tail. Idempotent."""
+        if self.selftest_timer is not None:
+            self.selftest_timer.close()
+            self.selftest_timer = None
         if self.control is not None:
             await self.control.close()
             self.control = None
@@ -220,6 +230,9 @@ class Unit:
         reply = self.echo.on_payload(payload, now)
         if reply is not None:
             self.send(CHANNEL_TEST, reply)
+            fields = peer_record(payload[ECHO_HEADER_LEN:])
+            if fields is not None:   # the peer's link test: both journals show it
+                self.journal.record("selftest", **fields)
             return
         result = self.echo.results[-1]
         waiter = self._echo_waiters.get(result.id)

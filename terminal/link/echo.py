@@ -15,6 +15,7 @@ from terminal.link.messages import MalformedPacket
 
 REQUEST, REPLY = 1, 2
 _HEADER = struct.Struct("<BI")
+HEADER_LEN = _HEADER.size
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ from terminal.netsim.impairment import Impairment
 from terminal.netsim.relay import UdpImpairmentRelay
 from host.report import build_report
 from terminal.journal import load as load_journal, verify
+from terminal.hardware.profile import load_profile
+from terminal.selftest.post import run_post
+from terminal.selftest.sim import sim_selftest
+from terminal.selftest.simwiring import wire_relay_feedback
 from terminal.sim.call import place_call, unanswered_call, voice_summary
 from terminal.sim.provision import provision_pair
 from terminal.sim.speech import SAMPLES, padded_speech, speech_match
@@ -47,6 +51,13 @@ class SimFailure(HotlineError):
 def load_unit(config_path: Path, **options) -> Unit:
     cfg = config_mod.load(config_path)
     return Unit(cfg, load_keys(cfg.unit.key_dir), **options)
+
+
+def relay_wired_pins() -> MockFactory:
+    """Mock pins whose ringer relay drives its feedback contact, as the board's relay does."""
+    pins = MockFactory()
+    wire_relay_feedback(pins, load_profile("pi4"))
+    return pins
 
 
 def file_handsets(unit_dir: Path, mouths: list[Path | None]):
@@ -95,8 +106,12 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
                             timers["ring_timeout"] + timers["no_answer_tone_for"] + 0.1)],
         "B": [padded_speech(SAMPLES / "speech_b.wav", out_dir / "B" / "mouth-1.wav", 0.3)],
     }
-    a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
+    a, b = (load_unit(s.config_path, pin_factory=relay_wired_pins(),
                       handset_factory=file_handsets(out_dir / s.name, mouths[s.name])) for s in (a_sim, b_sim))
+    posts = {s.name: run_post(s.config_path) for s in (a_sim, b_sim)}
+    for name, post in posts.items():
+        if not post.go_on_line:
+            raise SimFailure(f"unit {name} failed its power-on self-test: {post.reason}")
     up = {name: asyncio.Event() for name in "AB"}
     handshake = {}
 
@@ -123,6 +138,8 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         # Loopback keeps order per socket: B read the hostile datagrams before the echoes it answered.
         attacker.close()
         received = [r for r in rtts if r is not None]
+        selftest = {unit.name: await sim_selftest(unit, posts[unit.name], out_dir, hardware=unit.call.hardware)
+                    for unit in (a, b)}
         text = await _exchange_messages(a, b)
         call = await place_call(a, b, answer_after=answer_after, talk_for=talk_for)
         heard = {"A": out_dir / "A" / "heard-1.wav", "B": out_dir / "B" / "heard-1.wav"}
@@ -142,12 +159,13 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         summary = {
             "handshake": {"ok": "rtt" in handshake, "ms": round(handshake.get("rtt", 0.0) * 1000, 3)},
             "echo": {
-                "sent": a.echo.sent,
+                "sent": len(rtts),
                 "received": len(received),
                 "rejected": a.session.rejected + b.session.rejected,
                 "rejected_by_reason": drops,
                 "rtt_ms_median": round(sorted(received)[len(received) // 2] * 1000, 3) if received else None,
             },
+            "selftest": selftest,
             "text": text,
             "call": call,
             "missed_call": missed,
