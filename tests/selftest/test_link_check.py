@@ -112,3 +112,19 @@ async def test_simulated_pair_runs_both_self_tests_into_both_journals(pair, tmp_
         recorded = await selftest_records(unit)
         # Each unit also journals that it answered the other's link test.
         assert set(recorded) == set(entries[name]) | {"link_answered"}
+
+
+async def test_one_lost_echo_is_retried_not_a_failed_path():
+    from terminal.selftest.link import check_link
+
+    class Lossy:
+        def __init__(self):
+            self.calls = 0
+
+        async def echo_test(self, payload, timeout, via=None):
+            self.calls += 1
+            return None if self.calls == 1 else 0.004
+
+    echoer = Lossy()
+    (result,) = await check_link(echoer, [("127.0.0.1", 4870)], "A")
+    assert result.passed and result.data["attempts"] == 2 and echoer.calls == 2
