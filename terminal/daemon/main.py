@@ -1,4 +1,12 @@
-"""`hotline run`: the unit's daemon under systemd (notify + watchdog) or by hand."""
+"""`hotline run`: the unit's daemon under systemd (notify + watchdog) or by hand.
+
+Before going on line the unit runs its power-on self-test; a failure keeps it
+off the line (fail-closed) with the reason in the log and the systemd status,
+while the separate provisioning service keeps serving the technician on USB.
+SIGHUP (`systemctl reload hotline`, sent by the provisioning service after it
+changes keys or config) closes the unit, re-runs the self-test and starts it
+again with what is now on disk.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +18,25 @@ import sdnotify
 
 from terminal import config as config_mod
 from terminal.daemon.unit import Unit
+from terminal.errors import HotlineError
 from terminal.keys import load_keys
 from terminal.link.events import PeerReachable, PeerUnreachable
+from terminal.selftest.post import run_post
 
 log = logging.getLogger("hotline")
+WATCHDOG_EVERY = 5.0
 
 
-async def serve(config_path: str) -> None:
+async def _run_unit(config_path: str, notifier, wake: asyncio.Event) -> None:
+    """One life of the unit: power-on self-test, then on line until `wake` is set."""
+    verdict = run_post(config_path)
+    if not verdict.go_on_line:
+        log.error("power-on self-test failed, staying off the line: %s", verdict.reason)
+        notifier.notify(f"STATUS=off line: power-on self-test failed: {verdict.reason}")
+        await wake.wait()
+        return
     cfg = config_mod.load(config_path)
     unit = Unit(cfg, load_keys(cfg.unit.key_dir))
-    notifier = sdnotify.SystemdNotifier()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
 
     def on_event(event):
         if isinstance(event, (PeerReachable, PeerUnreachable)):
@@ -33,17 +46,68 @@ async def serve(config_path: str) -> None:
 
     unit.listeners.append(on_event)
     await unit.start()
+    for result in verdict.summary.results:   # the self-test that let the unit on line, journalled
+        unit.journal.record("selftest", check=result.name, passed=result.passed, detail=result.detail)
+    notifier.notify("STATUS=on line")
+    try:
+        await wake.wait()
+    finally:
+        await unit.close("reload" if wake.reason == "reload" else "stop")
+
+
+class _Wake(asyncio.Event):
+    """Set to end the unit's current life; `reason` says whether to reload or stop."""
+
+    def __init__(self):
+        super().__init__()
+        self.reason = "stop"
+
+
+async def serve(config_path: str) -> None:
+    config_mod.load(config_path)   # a config that does not load is the caller's error: exit 2, saying why
+    notifier = sdnotify.SystemdNotifier()
+    loop = asyncio.get_running_loop()
+    stopping = False
+    wake = _Wake()
+
+    def stop():
+        nonlocal stopping
+        stopping = True
+        wake.reason = "stop"
+        wake.set()
+
+    def reload():
+        wake.reason = "reload"
+        wake.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    watchdog = loop.create_task(_watchdog(notifier))
     notifier.notify("READY=1")
     try:
-        while not stop.is_set():
-            notifier.notify("WATCHDOG=1")
+        while not stopping:
+            wake.clear()
             try:
-                await asyncio.wait_for(stop.wait(), timeout=5.0)
-            except asyncio.TimeoutError:
-                pass
+                await _run_unit(config_path, notifier, wake)
+            except HotlineError as exc:
+                if stopping:
+                    break
+                log.error("cannot go on line: %s", exc)
+                notifier.notify(f"STATUS=off line: {exc}")
+                await wake.wait()
+            if not stopping:
+                notifier.notify("RELOADING=1")
+                log.warning("reloading keys and config")
     finally:
         notifier.notify("STOPPING=1")
-        await unit.close()
+        watchdog.cancel()
+
+
+async def _watchdog(notifier) -> None:
+    while True:
+        notifier.notify("WATCHDOG=1")
+        await asyncio.sleep(WATCHDOG_EVERY)
 
 
 def run_daemon(config_path: str) -> int:

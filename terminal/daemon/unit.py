@@ -139,7 +139,7 @@ class Unit:
         try:
             hardware = Hardware(load_profile(self.config.hardware.board), pin_factory=self._pins(),
                                 clock=self.loop.time, dispatch=self.loop.call_soon_threadsafe,
-                                call_at=self.loop.call_at)
+                                call_at=self.loop.call_at, provisioning_button=False)
         except BadPinFactory as exc:
             raise ConfigError(f"no GPIO on this machine ({exc}); a unit without GPIO needs "
                               "[hardware] pin_factory = \"mock\" in its config") from None

@@ -18,8 +18,9 @@ from terminal.hardware.ringer import Ringer
 
 class Hardware:
     def __init__(self, profile: BoardProfile, *, pin_factory=None, clock: Callable[[], float] = time.monotonic,
-                 **hook_options):
-        """`hook_options` (dispatch=, call_at=) go to HookSwitch; see terminal.hardware.hook."""
+                 provisioning_button: bool = True, **hook_options):
+        """`hook_options` (dispatch=, call_at=) go to HookSwitch; see terminal.hardware.hook.
+        `provisioning_button=False` leaves that pin to the provisioning service, which owns it."""
         self.profile = profile
         self.handset_device = profile.handset_device
         self._devices: list = []
@@ -37,7 +38,8 @@ class Hardware:
                                              active_high=getattr(p, f"led_{name}").active_high, pin_factory=f))
                          for name in ("link", "message", "fault")}
             self.provisioning_button = self._add(Button(p.provisioning_button.pin,
-                                                        pull_up=p.provisioning_button.pull_up, pin_factory=f))
+                                                        pull_up=p.provisioning_button.pull_up,
+                                                        pin_factory=f)) if provisioning_button else None
             self.presence = self._add(DigitalInputDevice(p.presence.pin, pull_up=p.presence.pull_up, pin_factory=f))
         except BaseException:
             self.close()

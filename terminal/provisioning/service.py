@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import signal
+import subprocess
 import threading
 import time
 from typing import Callable
@@ -23,10 +25,12 @@ from terminal.provisioning.constants import FRAME_TIMEOUT
 from terminal.provisioning.framing import Decoder, encode_frame
 from terminal.provisioning.handlers import Provisioner
 from terminal.provisioning.presence import Presence, watch_button
+from terminal.selftest.post import provisioning_runner
 
 log = logging.getLogger(__name__)
 
 GADGET_PORT = "/dev/ttyGS0"
+DAEMON_UNIT = "hotline.service"
 
 
 class SerialService:
@@ -83,6 +87,16 @@ class SerialService:
                     port.write(encode_frame(bytes(response)))
 
 
+def reload_daemon(change: str) -> None:
+    """Keys or config changed on disk: ask the unit's daemon to reload them (it re-runs its
+    power-on self-test first). Best effort: a daemon that is not running reads them when it starts."""
+    proc = subprocess.run(["systemctl", "--no-block", "reload-or-restart", DAEMON_UNIT],
+                          capture_output=True, text=True) if shutil.which("systemctl") else None
+    if proc is None or proc.returncode != 0:
+        log.warning("%s: could not ask %s to reload (%s)", change, DAEMON_UNIT,
+                    "no systemctl" if proc is None else proc.stderr.strip())
+
+
 def main(argv=None) -> int:
     """Standalone service. It claims the provisioning button's pin, so a daemon that
     builds `terminal.hardware.Hardware` should run SerialService in a thread instead,
@@ -104,8 +118,10 @@ def main(argv=None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    provisioner = Provisioner(options.config, presence, selftest=provisioning_runner(options.config),
+                              on_change=lambda change, detail: reload_daemon(change))
     try:
-        SerialService(options.port, Provisioner(options.config, presence)).serve(stop)
+        SerialService(options.port, provisioner).serve(stop)
     finally:
         button.close()
     return 0

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-UNITS = ("hotline-selftest.service", "hotline-selftest.timer")
+UNITS = ("hotline.service", "hotline-selftest.service", "hotline-selftest.timer", "hotline-provisioning.service",
+         "../usb-gadget/hotline-gadget.service")
 INSTALLED_PYTHON = "/opt/hotline/.venv/bin/python"
 
 
@@ -17,9 +18,10 @@ INSTALLED_PYTHON = "/opt/hotline/.venv/bin/python"
 def test_units_pass_systemd_analyze_verify(tmp_path):
     """Verified as installed, with the unit's python path pointed at this checkout's interpreter."""
     for name in UNITS:
-        text = (ROOT / "hw/systemd" / name).read_text().replace(INSTALLED_PYTHON, sys.executable)
-        (tmp_path / name).write_text(text)
-    result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / n) for n in UNITS)],
+        text = ((ROOT / "hw/systemd" / name).read_text().replace(INSTALLED_PYTHON, sys.executable)
+                .replace("/opt/hotline/", f"{ROOT}/"))
+        (tmp_path / Path(name).name).write_text(text)
+    result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / Path(n).name) for n in UNITS)],
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
