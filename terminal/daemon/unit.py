@@ -157,8 +157,11 @@ class Unit:
         """Both journals hold both sides' view: summarise our records of the call for the peer."""
         future = self.journal.query(lambda journal: summarize_call(journal.records(call_id)))
         loop = self.loop
-        future.add_done_callback(lambda f: f.exception() is None and loop.call_soon_threadsafe(
-            self.records.send_outcome, call_id, f.result()))
+
+        def deliver(fields: dict) -> None:
+            if self.records is not None:     # a unit shutting down sends it no more
+                self.records.send_outcome(call_id, fields)
+        future.add_done_callback(lambda f: f.exception() is None and loop.call_soon_threadsafe(deliver, f.result()))
 
     def _on_text_action(self, event) -> None:
         if isinstance(event, text_events.MessageLed):
@@ -188,6 +191,8 @@ class Unit:
         }
 
     def send(self, channel: int, payload: bytes, via=None) -> None:
+        if self.endpoint is None:      # closing: nothing leaves a unit whose link is shut
+            return
         self.endpoint.send(channel, payload, via)
 
     async def echo_test(self, payload: bytes, timeout: float, via=None) -> float | None:

@@ -1,0 +1,80 @@
+"""CPU per call-minute of our pair against baresip's (numbers, not pass/fail; about 45 s).
+
+Both of our units run the daemon's own code in this process (link, call loop,
+Opus with FEC and adaptive redundancy, jitter buffer, journal, text), talking
+looped speech over loopback UDP; CPU is this process's user+system time over
+the connected stretch. baresip is two processes measured the same way
+(tests/bench/bench_baresip.py): Opus 48 kHz mono 24 kbit/s 20 ms, FEC, SRTP.
+
+    .venv/bin/python tests/bench/bench_cpu.py [seconds=20]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gpiozero.pins.mock import MockFactory  # noqa: E402
+
+from terminal.call import actions as act  # noqa: E402
+from terminal.link.events import PeerReachable  # noqa: E402
+from terminal.sim.call import CallWatcher, lift, replace  # noqa: E402
+from terminal.sim.provision import provision_pair  # noqa: E402
+from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit  # noqa: E402
+from tests.bench.bench_baresip import _long_speech, measure_baresip_call  # noqa: E402
+
+
+async def our_call(seconds: float) -> float:
+    """CPU seconds of our pair per minute of connected call."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        speech = tmp / "speech.wav"
+        _long_speech(speech, seconds + 10)
+        a_sim, b_sim = provision_pair(tmp, extra=SIM_TIMERS)
+        a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
+                          handset_factory=file_handsets(tmp / s.name, [speech])) for s in (a_sim, b_sim))
+        up = asyncio.Event()
+        a.listeners.append(lambda e: isinstance(e, PeerReachable) and up.set())
+        await b.start(b_sim.sock, control=False)
+        await a.start(a_sim.sock, control=False)
+        try:
+            await asyncio.wait_for(up.wait(), 10)
+            wa, wb = CallWatcher(a), CallWatcher(b)
+            lift(a)
+            await wb.wait_for(act.StartRinger, 5)
+            lift(b)
+            await wa.wait_for(act.StartVoice, 5)
+            await asyncio.sleep(1.0)                    # past call set-up
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            await asyncio.sleep(seconds)
+            cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+            frames = a.call.voice.stats["frames_received"] + b.call.voice.stats["frames_received"]
+            replace(a)
+            await wb.wait_for(act.CallEnded, 5)
+            replace(b)
+        finally:
+            await a.close()
+            await b.close()
+    print(f"  ours: {wall:.1f} s connected, {cpu:.3f} CPU s, {frames} frames received by the pair")
+    return cpu * 60 / wall
+
+
+def main(argv):
+    seconds = float(argv[1]) if len(argv) > 1 else 20.0
+    print("CPU per call-minute, pair on loopback (this machine)")
+    ours = asyncio.run(our_call(seconds))
+    theirs = measure_baresip_call(seconds).pair_per_call_minute
+    print(f"  ours:    {ours:6.3f} CPU s per call-minute for the pair, {ours / 2:6.3f} per unit "
+          f"({ours / 2 / 60 * 100:.2f} % of one core)")
+    print(f"  baresip: {theirs:6.3f} CPU s per call-minute for the pair, {theirs / 2:6.3f} per unit "
+          f"({theirs / 2 / 60 * 100:.2f} % of one core)")
+    print(f"  ratio ours / baresip: {ours / theirs:.2f}  (target <= 1.0, and <= 3 % of one core per unit)")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
