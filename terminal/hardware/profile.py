@@ -41,7 +41,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "provisioning_button": _input(True),
     "presence": _input(False),
     **{name: _output() for name in OUTPUTS},
-    "audio": {"handset": Field(_string(r"\S+", ", an ALSA device name like plughw:CARD=Device,DEV=0"))},
+    "audio": {"handset": Field(_string(r"\S+", ", an ALSA device name like plughw:CARD=handset,DEV=0"))},
 }
 
 
