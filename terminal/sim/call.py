@@ -14,6 +14,7 @@ from terminal.call import actions as act
 from terminal.daemon.calling import VoiceMessagePlayed
 from terminal.daemon.records import VoiceMessage
 from terminal.daemon.unit import Unit
+from terminal.link.events import PeerReachable
 
 
 class CallWatcher:
@@ -37,6 +38,26 @@ class CallWatcher:
             self._changed.clear()
             await asyncio.wait_for(self._changed.wait(), timeout)
         return found
+
+
+async def bring_up(a: Unit, b: Unit, socks=(None, None), *, control: bool = False, timeout: float = 10.0) -> None:
+    """Start B, then A, and wait until A hears B (the link is up)."""
+    up = asyncio.Event()
+    a.listeners.append(lambda event: isinstance(event, PeerReachable) and up.set())
+    await b.start(socks[1], control=control)
+    await a.start(socks[0], control=control)
+    await asyncio.wait_for(up.wait(), timeout)
+
+
+async def connect_call(a: Unit, b: Unit, timeout: float = 5.0) -> tuple["CallWatcher", "CallWatcher"]:
+    """A lifts, B's ringer starts, B lifts, voice flows both ways; the two watchers."""
+    wa, wb = CallWatcher(a), CallWatcher(b)
+    lift(a)
+    await wb.wait_for(act.StartRinger, timeout)
+    lift(b)
+    await wa.wait_for(act.StartVoice, timeout)
+    await wb.wait_for(act.StartVoice, timeout)
+    return wa, wb
 
 
 def hook_pin(unit: Unit):

@@ -25,12 +25,12 @@ from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from terminal.call import actions as act  # noqa: E402
 from terminal.link.constants import CHANNEL_VOICE  # noqa: E402
-from terminal.link.events import DataReceived, PeerReachable  # noqa: E402
+from terminal.link.events import DataReceived  # noqa: E402
 from terminal.link.noise import public_bytes  # noqa: E402
 from terminal.link.session import LinkSession  # noqa: E402
 from terminal.netsim.impairment import Impairment  # noqa: E402
 from terminal.netsim.relay import UdpImpairmentRelay  # noqa: E402
-from terminal.sim.call import CallWatcher, lift, replace  # noqa: E402
+from terminal.sim.call import CallWatcher, bring_up, connect_call, lift, replace  # noqa: E402
 from terminal.sim.provision import provision_pair  # noqa: E402
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit  # noqa: E402
 from terminal.sim.speech import SAMPLES, read_wav  # noqa: E402
@@ -78,14 +78,10 @@ async def _pair(tmp: Path, delay_ms: float):
         relay = await UdpImpairmentRelay.open(imp, imp, seed=1)
         endpoints = {"A": relay.a_address, "B": relay.b_address}
     a_sim, b_sim = provision_pair(tmp, endpoints=endpoints, extra=SIM_TIMERS)
-    units = [load_unit(s.config_path, pin_factory=MockFactory(), handset_factory=file_handsets(tmp / s.name, [None]))
-             for s in (a_sim, b_sim)]
-    up = asyncio.Event()
-    units[0].listeners.append(lambda e: isinstance(e, PeerReachable) and up.set())
-    await units[1].start(b_sim.sock, control=False)
-    await units[0].start(a_sim.sock, control=False)
-    await asyncio.wait_for(up.wait(), 10)
-    return units[0], units[1], relay
+    a, b = (load_unit(s.config_path, pin_factory=MockFactory(), handset_factory=file_handsets(tmp / s.name, [None]))
+            for s in (a_sim, b_sim))
+    await bring_up(a, b, (a_sim.sock, b_sim.sock))
+    return a, b, relay
 
 
 async def _close(a, b, relay):
@@ -121,11 +117,7 @@ async def dead_peer(trials: int = 3) -> list[float]:
         with tempfile.TemporaryDirectory() as tmp:
             a, b, relay = await _pair(Path(tmp), 0)
             try:
-                wa, wb = CallWatcher(a), CallWatcher(b)
-                lift(a)
-                await wb.wait_for(act.StartRinger, 5)
-                lift(b)
-                await wa.wait_for(act.StartVoice, 5)
+                wa, wb = await connect_call(a, b)
                 await asyncio.sleep(0.5)
                 died = a.loop.time()
                 b.endpoint.close()

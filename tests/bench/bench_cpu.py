@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from terminal.call import actions as act  # noqa: E402
-from terminal.link.events import PeerReachable  # noqa: E402
-from terminal.sim.call import CallWatcher, lift, replace  # noqa: E402
+from terminal.sim.call import bring_up, connect_call, replace  # noqa: E402
 from terminal.sim.provision import provision_pair  # noqa: E402
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit  # noqa: E402
 from tests.bench.bench_baresip import _long_speech, measure_baresip_call  # noqa: E402
@@ -38,17 +37,9 @@ async def our_call(seconds: float) -> float:
         a_sim, b_sim = provision_pair(tmp, extra=SIM_TIMERS)
         a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
                           handset_factory=file_handsets(tmp / s.name, [speech])) for s in (a_sim, b_sim))
-        up = asyncio.Event()
-        a.listeners.append(lambda e: isinstance(e, PeerReachable) and up.set())
-        await b.start(b_sim.sock, control=False)
-        await a.start(a_sim.sock, control=False)
         try:
-            await asyncio.wait_for(up.wait(), 10)
-            wa, wb = CallWatcher(a), CallWatcher(b)
-            lift(a)
-            await wb.wait_for(act.StartRinger, 5)
-            lift(b)
-            await wa.wait_for(act.StartVoice, 5)
+            await bring_up(a, b, (a_sim.sock, b_sim.sock))
+            wa, wb = await connect_call(a, b)
             await asyncio.sleep(1.0)                    # past call set-up
             cpu0, wall0 = time.process_time(), time.monotonic()
             await asyncio.sleep(seconds)

@@ -7,8 +7,8 @@ from gpiozero.pins.mock import MockFactory
 
 from terminal.call import actions as act
 from terminal.journal import load, verify
-from terminal.link.events import PeerReachable, PeerUnreachable
-from terminal.sim.call import CallWatcher, lift, replace
+from terminal.link.events import PeerUnreachable
+from terminal.sim.call import bring_up, connect_call, replace
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
 
@@ -20,25 +20,16 @@ async def start_pair(tmp_path):
         unit = load_unit(s.config_path, pin_factory=MockFactory(), handset_factory=file_handsets(tmp_path / s.name, [None]))
         units.append(unit)
     a, b = units
-    up = asyncio.Event()
-    a.listeners.append(lambda e: isinstance(e, PeerReachable) and up.set())
-    await b.start(b_sim.sock, control=False)
-    await a.start(a_sim.sock, control=False)
-    await asyncio.wait_for(up.wait(), 5)
+    await bring_up(a, b, (a_sim.sock, b_sim.sock))
     return a, b
 
 
 async def test_peer_dying_mid_call_ends_the_call_within_two_seconds(tmp_path):
     a, b = await start_pair(tmp_path)
-    wa, wb = CallWatcher(a), CallWatcher(b)
     gone = asyncio.Event()
     a.listeners.append(lambda e: isinstance(e, PeerUnreachable) and gone.set())
     try:
-        lift(a)
-        await wb.wait_for(act.StartRinger, 5)
-        lift(b)
-        await wa.wait_for(act.StartVoice, 5)
-        await wb.wait_for(act.StartVoice, 5)
+        wa, wb = await connect_call(a, b)
         assert a.session.unreachable_after <= 2.0          # tightened while voice flows
         b.endpoint.close()                                  # B loses power: nothing more from it
         b.endpoint = None

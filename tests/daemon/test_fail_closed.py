@@ -3,28 +3,12 @@ when the fault is mended and it is told to reload (SIGHUP)."""
 
 import select
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 from terminal.keys import PRIVATE_KEYS_FILE
 from terminal.sim.provision import provision_pair
-
-
-def read_until(proc, needle, timeout=30.0):
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return seen
-    raise AssertionError(f"no {needle!r} in the daemon's log: {seen}")
+from tests.daemonlog import read_until
 
 
 def test_unsafe_key_file_keeps_the_unit_off_line_until_mended(tmp_path):

@@ -7,8 +7,7 @@ import socket
 from gpiozero.pins.mock import MockFactory
 
 from terminal.call import actions as act
-from terminal.link.events import PeerReachable
-from terminal.sim.call import CallWatcher, lift, replace
+from terminal.sim.call import bring_up, connect_call, replace
 from terminal.sim.run import file_handsets, load_unit
 from tests.provisioning.harness import provision_pair
 
@@ -25,18 +24,9 @@ async def test_units_paired_over_usb_hold_a_call(make_unit, tmp_path):
     config_a, config_b = await asyncio.to_thread(provision_pair, a_usb, b_usb, tmp_path)
     a, b = (load_unit(path, pin_factory=MockFactory(), handset_factory=file_handsets(path.parent, [None]))
             for path in (config_a, config_b))
-    up = asyncio.Event()
-    a.listeners.append(lambda e: isinstance(e, PeerReachable) and up.set())
-    await b.start(control=False)
-    await a.start(control=False)
     try:
-        await asyncio.wait_for(up.wait(), 10)
-        wa, wb = CallWatcher(a), CallWatcher(b)
-        lift(a)
-        await wb.wait_for(act.StartRinger, 5)
-        lift(b)
-        await wa.wait_for(act.StartVoice, 5)
-        await wb.wait_for(act.StartVoice, 5)
+        await bring_up(a, b)
+        wa, wb = await connect_call(a, b)
         replace(a)
         (ended, _) = await wb.wait_for(act.CallEnded, 5)
         assert ended.who_hung_up == "peer"

@@ -1,6 +1,5 @@
 """Two `hotline run` daemons in separate network namespaces, as on two desks."""
 
-import select
 import signal
 import subprocess
 import sys
@@ -9,6 +8,8 @@ import time
 from terminal.journal import load, verify
 from terminal.keys import encode_key, generate_keys
 from terminal.sim.provision import write_config
+
+from tests.daemonlog import read_until
 
 from .conftest import A_IP, B_IP, needs_root
 
@@ -33,22 +34,6 @@ def _configs(tmp_path):
     return paths, ids
 
 
-def _wait_for_line(proc, needle, deadline):
-    """Read the daemon's log until a line contains `needle` (the daemon logs link state changes)."""
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
-        if not ready:
-            break
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return True
-    raise AssertionError(f"no {needle!r} in the daemon's log: {seen}")
-
-
 @needs_root
 def test_daemons_in_two_namespaces_link_up_with_random_loss_on_b(hosts, tmp_path):
     paths, ids = _configs(tmp_path)
@@ -61,7 +46,7 @@ def test_daemons_in_two_namespaces_link_up_with_random_loss_on_b(hosts, tmp_path
     try:
         deadline = time.monotonic() + 60
         for proc in procs.values():
-            _wait_for_line(proc, "is reachable", deadline)
+            read_until(proc, "is reachable", max(0.0, deadline - time.monotonic()))
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)

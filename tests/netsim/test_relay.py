@@ -3,7 +3,6 @@
 import asyncio
 import random
 
-import pytest
 
 from terminal.netsim.core import Direction, ImpairmentCore
 from terminal.netsim.impairment import Impairment
