@@ -51,10 +51,12 @@ class CallLink:
                  journal, loop: asyncio.AbstractEventLoop, reachable: bool = False,
                  liveness: Callable[[bool], None] = lambda in_call: None,
                  on_voice_message: Callable[[VoiceMessage], None] = lambda message: None,
-                 on_call_over: Callable[[str], None] = lambda call_id: None):
+                 on_call_over: Callable[[str], None] = lambda call_id: None,
+                 voicemail=None):
         """`liveness(in_call)`: tighten the link's unreachable timeout while voice flows;
         `on_voice_message`: a recorded message to deliver to the peer; `on_call_over(call_id)`:
-        the call's outcome is final (send it to the peer)."""
+        the call's outcome is final (send it to the peer); `voicemail`: the VoicemailBox holding
+        received messages until they are played."""
         self.machine = CallMachine(settings, reachable=reachable)
         self.voice_config = voice
         self.hardware = hardware
@@ -65,7 +67,8 @@ class CallLink:
         self._on_voice_message = on_voice_message
         self._on_call_over = on_call_over
         self._recording: tuple[str, Encoder, list[bytes]] | None = None
-        self.voice_messages: list[VoiceMessage] = []     # received, not yet played
+        self._voicemail = voicemail
+        self.voice_messages: list[VoiceMessage] = voicemail.pending() if voicemail else []   # not yet played
         self._playback: tuple[VoiceMessage, Decoder, int] | None = None
         self._text_unread = False
         self._journal = journal
@@ -231,6 +234,8 @@ class CallLink:
         decoder.close()
         self._playback = None
         self.voice_messages.remove(message)
+        if self._voicemail is not None:
+            self._voicemail.played(message.call_id)
         self._journal.record("escalation", message.call_id, step="voice_message_played")
         self.set_text_unread(self._text_unread)
         self._tell(VoiceMessagePlayed(message.call_id))

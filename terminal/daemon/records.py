@@ -34,11 +34,12 @@ class VoiceMessage:
 
 
 class RecordsLink(TextLink):
-    def __init__(self, service: TextService, send, journal, loop,
+    def __init__(self, service: TextService, send, journal, loop, voicemail,
                  on_voice_message: Callable[[VoiceMessage], None]):
+        """`voicemail`: a VoicemailBox that keeps parts and whole messages on disk."""
         super().__init__(service, send, journal, loop, channel=CHANNEL_RECORDS, journal_kinds={})
+        self._voicemail = voicemail
         self._on_voice_message = on_voice_message
-        self._parts: dict[str, dict[int, list[bytes]]] = {}
         self.listeners.append(self._on_event)
 
     def send_outcome(self, call_id: str, fields: dict) -> None:
@@ -59,22 +60,15 @@ class RecordsLink(TextLink):
     def _on_event(self, event) -> None:
         if not isinstance(event, ev.MessageReceived):
             return
-        self.service.ack(event.id, self.now())     # consumed by the unit, not waiting for a person
         try:
             item = json.loads(event.text)
             kind = item["t"]
             if kind == "outcome":
                 self._journal.record("peer_call_outcome", str(item["call_id"]), **item["fields"])
             elif kind == "voicemail":
-                self._voicemail_part(item)
+                message = self._voicemail.add_part(item)     # on disk before it is acknowledged
+                if message is not None:
+                    self._on_voice_message(message)
         except (ValueError, KeyError, TypeError, JournalFieldError) as exc:
             log.warning("dropped a malformed record from the peer: %s", exc)
-
-    def _voicemail_part(self, item: dict) -> None:
-        call_id, parts = str(item["call_id"]), int(item["parts"])
-        got = self._parts.setdefault(call_id, {})
-        got[int(item["part"])] = [base64.b64decode(f) for f in item["frames"]]
-        if len(got) == parts:
-            frames = tuple(f for i in range(parts) for f in got[i])
-            del self._parts[call_id]
-            self._on_voice_message(VoiceMessage(call_id, int(item["frame_ms"]), frames))
+        self.service.ack(event.id, self.now())     # consumed by the unit, not waiting for a person

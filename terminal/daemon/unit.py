@@ -31,6 +31,7 @@ from terminal.hardware.profile import load_profile
 from terminal.hardware.unit import Hardware
 from terminal.daemon.records import RecordsLink
 from terminal.daemon.selftesting import attach_selftest
+from terminal.daemon.voicemail import VoicemailBox
 from terminal.link.echo import HEADER_LEN as ECHO_HEADER_LEN
 from terminal.selftest.link import peer_record
 from terminal.journal import summarize_call
@@ -109,12 +110,14 @@ class Unit:
             self.endpoint.pump()
         else:
             self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch)
+        self.voicemail = VoicemailBox(data_dir / "voicemail")
         self.call = self._make_call()
+        self.call.set_text_unread(False)    # a voice message waiting from before a restart lights the LED
         self.handlers[CHANNEL_CONTROL] = self.call.on_control
         self.handlers[CHANNEL_VOICE] = self.call.on_voice
         reachable = bool(self.session.reachable)
         self.records = RecordsLink(TextService(data_dir / "records.sqlite"), self.send, self.journal, self.loop,
-                                   on_voice_message=self.call.add_voice_message)
+                                   self.voicemail, on_voice_message=self.call.add_voice_message)
         self.handlers[CHANNEL_RECORDS] = self.records.on_payload
         self.records.start(reachable)
         self.text = TextLink(TextService(data_dir / "text.sqlite"), self.send, self.journal, self.loop)
@@ -151,7 +154,7 @@ class Unit:
                         journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable),
                         liveness=self._call_liveness,
                         on_voice_message=lambda message: self.records.send_voice_message(message),
-                        on_call_over=self._send_call_outcome)
+                        on_call_over=self._send_call_outcome, voicemail=self.voicemail)
 
     def _send_call_outcome(self, call_id: str) -> None:
         """Both journals hold both sides' view: summarise our records of the call for the peer."""

@@ -1,0 +1,53 @@
+"""Received voice messages on disk until someone has heard them.
+
+Each part arrives over the records channel and is written (atomically, 0600)
+before it is acknowledged, so a restart loses nothing the peer was told we
+have; a complete message becomes one file, deleted once it has been played.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+from terminal.daemon.records import VoiceMessage
+from terminal.keys import atomic_write
+
+_CALL_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
+class VoicemailBox:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def add_part(self, item: dict) -> VoiceMessage | None:
+        """Store one part; the whole message once its last part is in (None before)."""
+        call_id, part, parts = str(item["call_id"]), int(item["part"]), int(item["parts"])
+        if not _CALL_ID.fullmatch(call_id) or not 0 <= part < parts <= 1000:
+            raise ValueError(f"voice message part {part}/{parts} of call {call_id!r} is not valid")
+        atomic_write(self.directory / f"{call_id}.part{part}", json.dumps(item).encode())
+        stored = [self.directory / f"{call_id}.part{i}" for i in range(parts)]
+        if not all(p.exists() for p in stored):
+            return None
+        chunks = [json.loads(p.read_text()) for p in stored]
+        whole = {"call_id": call_id, "frame_ms": int(item["frame_ms"]),
+                 "frames": [f for chunk in chunks for f in chunk["frames"]]}
+        atomic_write(self.directory / f"{call_id}.json", json.dumps(whole).encode())
+        for p in stored:
+            p.unlink()
+        return _message(whole)
+
+    def pending(self) -> list[VoiceMessage]:
+        """Complete messages not yet played, oldest first."""
+        files = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        return [_message(json.loads(p.read_text())) for p in files]
+
+    def played(self, call_id: str) -> None:
+        (self.directory / f"{call_id}.json").unlink(missing_ok=True)
+
+
+def _message(data: dict) -> VoiceMessage:
+    return VoiceMessage(data["call_id"], data["frame_ms"], tuple(base64.b64decode(f) for f in data["frames"]))
