@@ -25,6 +25,7 @@ from terminal.selftest.post import run_post
 
 log = logging.getLogger("hotline")
 WATCHDOG_EVERY = 5.0
+RETRY_AFTER = 30.0      # seconds before a unit that could not go on line (port busy, disk) tries again
 
 
 async def _run_unit(config_path: str, notifier, wake: asyncio.Event) -> None:
@@ -37,6 +38,7 @@ async def _run_unit(config_path: str, notifier, wake: asyncio.Event) -> None:
         return
     cfg = config_mod.load(config_path)
     unit = Unit(cfg, load_keys(cfg.unit.key_dir))
+    unit.on_reload = wake.reload
 
     def on_event(event):
         if isinstance(event, (PeerReachable, PeerUnreachable)):
@@ -49,6 +51,7 @@ async def _run_unit(config_path: str, notifier, wake: asyncio.Event) -> None:
     for result in verdict.summary.results:   # the self-test that let the unit on line, journalled
         unit.journal.record("selftest", check=result.name, passed=result.passed, detail=result.detail)
     notifier.notify("STATUS=on line")
+    log.warning("unit %s on line; peer %s", cfg.unit.id, cfg.peer.id)
     try:
         await wake.wait()
     finally:
@@ -61,6 +64,10 @@ class _Wake(asyncio.Event):
     def __init__(self):
         super().__init__()
         self.reason = "stop"
+
+    def reload(self) -> None:
+        self.reason = "reload"
+        self.set()
 
 
 async def serve(config_path: str) -> None:
@@ -76,13 +83,9 @@ async def serve(config_path: str) -> None:
         wake.reason = "stop"
         wake.set()
 
-    def reload():
-        wake.reason = "reload"
-        wake.set()
-
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
-    loop.add_signal_handler(signal.SIGHUP, reload)
+    loop.add_signal_handler(signal.SIGHUP, wake.reload)
     watchdog = loop.create_task(_watchdog(notifier))
     notifier.notify("READY=1")
     try:
@@ -90,12 +93,15 @@ async def serve(config_path: str) -> None:
             wake.clear()
             try:
                 await _run_unit(config_path, notifier, wake)
-            except HotlineError as exc:
+            except (HotlineError, OSError) as exc:
                 if stopping:
                     break
-                log.error("cannot go on line: %s", exc)
+                log.error("cannot go on line: %s; trying again in %g s or on reload", exc, RETRY_AFTER)
                 notifier.notify(f"STATUS=off line: {exc}")
-                await wake.wait()
+                try:
+                    await asyncio.wait_for(wake.wait(), RETRY_AFTER)
+                except asyncio.TimeoutError:
+                    pass
             if not stopping:
                 notifier.notify("RELOADING=1")
                 log.warning("reloading keys and config")

@@ -61,6 +61,7 @@ class Unit:
         self.pin_factory = pin_factory
         self.handset_factory = handset_factory
         self.selftest_loopback = selftest_loopback
+        self.on_reload: Callable[[], None] = lambda: None   # the daemon's main loop sets this
         self.name = config.unit.id
         self.handlers: dict[int, Handler] = {CHANNEL_TEST: self._on_echo}
         self.listeners: list[Callable[[Event], None]] = []
@@ -128,6 +129,7 @@ class Unit:
             self.control = ControlServer(self.config.control.socket, group=self.config.control.group)
             self.control.register("link.status", self.link_status)
             self.control.register("call.status", self.call_status)
+            self.control.register("unit.provisioned", self._provisioned)
             for method, handler in text_handlers(self.text.service, after=self.text.pump).items():
                 self.control.register(method, handler)
             await self.control.start()
@@ -177,6 +179,12 @@ class Unit:
         seconds = IN_CALL_UNREACHABLE_AFTER if in_call else self.config.link.unreachable_after
         self.session.set_unreachable_after(seconds, self.now())
         self.endpoint.pump()
+
+    async def _provisioned(self, change: str, detail: str = "") -> dict:
+        """The provisioning service changed keys or config on disk: journal it, then reload."""
+        await asyncio.wrap_future(self.journal.record("provisioning", change=str(change), detail=str(detail)[:500]))
+        self.loop.call_soon(self.on_reload)
+        return {"journalled": True}
 
     def call_status(self) -> dict:
         return {"state": self.call.machine.state.name.lower()}
@@ -228,8 +236,9 @@ class Unit:
             self.call.close()
             self.call = None
         if self.endpoint is not None:
-            self.endpoint.close()
-            self.endpoint = None
+            endpoint, self.endpoint = self.endpoint, None
+            endpoint.close()
+            await asyncio.wait_for(asyncio.shield(endpoint.closed), 5)   # the port is free for a restart
         if self.journal is not None:
             self.journal.close(reason)
             self.journal = None

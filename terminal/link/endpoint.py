@@ -24,6 +24,7 @@ class LinkEndpoint(asyncio.DatagramProtocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.DatagramTransport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self.closed: asyncio.Future = self.loop.create_future()   # done once the socket is released
 
     @classmethod
     async def open(cls, session: LinkSession, listen: tuple[str, int], on_event=None) -> "LinkEndpoint":
@@ -39,6 +40,10 @@ class LinkEndpoint(asyncio.DatagramProtocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+
+    def connection_lost(self, exc) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def datagram_received(self, data: bytes, addr) -> None:
         self._guard(self.session.receive_datagram, data, addr[:2], self.loop.time())

@@ -11,6 +11,7 @@ vanishes, closes the port; the service reopens it and starts a fresh decoder.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import shutil
 import signal
@@ -87,9 +88,24 @@ class SerialService:
                     port.write(encode_frame(bytes(response)))
 
 
-def reload_daemon(change: str) -> None:
-    """Keys or config changed on disk: ask the unit's daemon to reload them (it re-runs its
-    power-on self-test first). Best effort: a daemon that is not running reads them when it starts."""
+def tell_daemon(config_path: str, change: str, detail: str) -> None:
+    """Keys or config changed on disk: the daemon journals the change and reloads (re-running its
+    power-on self-test). Over its control socket when it is on line; otherwise a systemd reload,
+    and a daemon that is not running reads the new state when it starts."""
+    from terminal import config as config_mod
+    from terminal.control.client import ControlClient
+
+    async def ask(socket_path):
+        client = ControlClient(socket_path)
+        try:
+            await client.call("unit.provisioned", change=change, detail=detail)
+        finally:
+            await client.close()
+    try:
+        asyncio.run(ask(config_mod.load(config_path).control.socket))
+        return
+    except Exception as exc:   # daemon off line, config not complete yet, socket gone
+        log.info("%s: daemon not reachable on its control socket (%s); asking systemd", change, exc)
     proc = subprocess.run(["systemctl", "--no-block", "reload-or-restart", DAEMON_UNIT],
                           capture_output=True, text=True) if shutil.which("systemctl") else None
     if proc is None or proc.returncode != 0:
@@ -119,7 +135,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     provisioner = Provisioner(options.config, presence, selftest=provisioning_runner(options.config),
-                              on_change=lambda change, detail: reload_daemon(change))
+                              on_change=lambda change, detail: tell_daemon(options.config, change, detail))
     try:
         SerialService(options.port, provisioner).serve(stop)
     finally:
