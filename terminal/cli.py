@@ -50,9 +50,17 @@ def sim_ok(summary: dict) -> bool:
     # Echo is one unreliable datagram each way: over a lossy network some are lost by design.
     echoes_ok = echo["received"] > 0 if "network" in summary else echo["received"] == echo["sent"]
     selftest_ok = all(check["passed"] for unit in summary["selftest"].values() for check in unit.values())
+    missed = summary["missed_call"]
+    heard = min(*call["speech_match"].values(), missed["voice_message_match"]) >= SPEECH_HEARD
     return (summary["handshake"]["ok"] and echoes_ok and selftest_ok
             and text["sent"] == text["delivered"] == text["read"] > 0
-            and call["answered"] and call["frames_received"] > 0)
+            and call["answered"] and call["frames_received"] > 0 and heard
+            and missed["voice_message_played"] and summary["journal"]["verified"])
+
+
+# Envelope correlation of heard audio with the speech that was sent (1.0 = same rhythm).
+# Measured: 0.9-0.99 for the call, 0.7-0.93 for a voice message; tones or silence score near 0.
+SPEECH_HEARD = 0.5
 
 
 def build_parser() -> argparse.ArgumentParser:

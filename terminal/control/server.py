@@ -77,6 +77,7 @@ class ControlServer(Dispatcher):
         super().__init__()
         self.path, self.group, self.mode = Path(path), group, mode
         self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         """Bind the socket (replacing a stale one), then set its mode and group."""
@@ -99,6 +100,9 @@ class ControlServer(Dispatcher):
             os.chown(self.path, -1, gid)
 
     async def close(self) -> None:
+        """Stop listening and hang up on connected clients (their handlers belong to what is closing)."""
+        for writer in list(self._clients):
+            writer.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -106,6 +110,7 @@ class ControlServer(Dispatcher):
             self.path.unlink(missing_ok=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._clients.add(writer)
         try:
             while True:
                 try:
@@ -122,4 +127,5 @@ class ControlServer(Dispatcher):
         except ConnectionError:
             pass
         finally:
+            self._clients.discard(writer)
             writer.close()

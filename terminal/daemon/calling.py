@@ -130,11 +130,11 @@ class CallLink:
 
     def _lifted(self) -> None:
         now = self.now()
+        self._run(self.machine.hook_lifted(now), now)   # the call goes ahead even if audio fails
         self._start_audio(now)
-        if self.voice_messages and self._playback is None:
+        if self._handset is not None and self.voice_messages and self._playback is None:
             message = self.voice_messages[0]
             self._playback = (message, Decoder(message.frame_ms), 0)
-        self._run(self.machine.hook_lifted(now), now)
 
     def _replaced(self) -> None:
         now = self.now()
@@ -250,14 +250,23 @@ class CallLink:
     def _start_audio(self, now: float) -> None:
         if self._audio_task is not None:
             return
-        self._handset = self.handset_factory()
+        try:
+            self._handset = self.handset_factory()
+        except Exception as exc:    # device busy or unplugged: say so loudly, keep the call machine going
+            self._audio_failed(exc)
+            return
         self._audio_stop = asyncio.Event()
         self._audio_task = self._loop.create_task(pump_frames(self._handset, self._tick, self._audio_stop))
         self._audio_task.add_done_callback(self._audio_done)
 
     def _audio_done(self, task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:
-            log.error("handset audio stopped: %s", task.exception())
+            self._audio_failed(task.exception())
+
+    def _audio_failed(self, exc: BaseException) -> None:
+        log.error("handset audio failed: %s", exc)
+        self.hardware.leds["fault"].on()
+        self._journal.record("selftest", check="handset_audio", passed=False, detail=str(exc)[:300])
 
     def _stop_audio(self) -> None:
         if self._audio_task is None:
@@ -308,6 +317,11 @@ class CallLink:
         self._run(self.machine.handle_timer(now), now)
 
     def close(self) -> None:
+        """Shutting down off-hook ends the call as hanging up would (HANGUP to the peer, the
+        journal's call_ended or missed), while the link is still open."""
+        if self.hardware.hook.is_lifted:
+            now = self.now()
+            self._run(self.machine.hook_replaced(now), now)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -22,6 +22,7 @@ class JournalWriter:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self._last: Future | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self.failures = 0
 
     def record(self, kind: str, call_id: str | None = None, **fields) -> Future:
@@ -49,10 +50,19 @@ class JournalWriter:
             await asyncio.wrap_future(self._executor.submit(lambda: None))
 
     def arm(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Keep the time-based checkpoint timer armed at the journal's own deadline."""
+        """Keep the time-based checkpoint timer armed at the journal's own deadline. The deadline
+        is read on the journal's thread: it waits for the lock an fsync may be holding."""
+        self._executor.submit(self._next_deadline, loop)
+
+    def _next_deadline(self, loop) -> None:
+        deadline = self.journal.get_timer()
+        loop.call_soon_threadsafe(self._set_timer, loop, deadline)
+
+    def _set_timer(self, loop, deadline: float | None) -> None:
+        if self._closed:
+            return
         if self._timer is not None:
             self._timer.cancel()
-        deadline = self.journal.get_timer()
         delay = 60.0 if deadline is None else max(0.0, deadline - loop.time())
         self._timer = loop.call_later(delay, self._on_timer, loop)
 
@@ -61,6 +71,7 @@ class JournalWriter:
         self.arm(loop)
 
     def close(self, reason: str = "stop") -> None:
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
         self.record("shutdown", reason=reason)

@@ -7,6 +7,8 @@ the audio loopback needs the handset in its cradle.
 
 from __future__ import annotations
 
+import asyncio
+
 from terminal.selftest.control import register_control
 from terminal.selftest.couplings import HandsetLoopback
 from terminal.selftest.runner import journal_recorder, led_switch
@@ -23,8 +25,11 @@ def attach_selftest(unit, loopback=None) -> SelfTestTimer | None:
     record = journal_recorder(unit.journal.record)
     fault = led_switch(call.hardware.leds["fault"])
 
-    def run():
-        return run_selftest(ctx, record=record, fault_led=fault)
+    lock = asyncio.Lock()
+
+    async def run():
+        async with lock:       # the schedule and a technician's request never overlap
+            return await run_selftest(ctx, record=record, fault_led=fault)
 
     def busy() -> bool:
         return call.machine.state.name != "IDLE" or call.hardware.hook.is_lifted

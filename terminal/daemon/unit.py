@@ -86,8 +86,16 @@ class Unit:
     async def start(self, sock: socket.socket | None = None, *, control: bool = True) -> None:
         """Open the journal, the link, the text service and the control socket.
 
-        `sock`: an already bound UDP socket (the simulation pre-binds ports).
+        `sock`: an already bound UDP socket (the simulation pre-binds ports). If any part fails,
+        what was already started is closed again: no half-started unit stays on the network.
         """
+        try:
+            await self._start(sock, control)
+        except BaseException:
+            await self.close("start failed")
+            raise
+
+    async def _start(self, sock, control: bool) -> None:
         link, peer = self.config.link, self.config.peer
         data_dir = self.config.unit.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +186,11 @@ class Unit:
         """Voice flows every frame during a call, so a silent peer is noticed in IN_CALL_UNREACHABLE_AFTER."""
         seconds = IN_CALL_UNREACHABLE_AFTER if in_call else self.config.link.unreachable_after
         self.session.set_unreachable_after(seconds, self.now())
-        self.endpoint.pump()
+        self.loop.call_soon(self._pump_link)   # re-arm the link's timer, outside the call machine's step
+
+    def _pump_link(self) -> None:
+        if self.endpoint is not None:
+            self.endpoint.pump()
 
     async def _provisioned(self, change: str, detail: str = "") -> dict:
         """The provisioning service changed keys or config on disk: journal it, then reload."""
@@ -218,6 +230,7 @@ class Unit:
             return None
         finally:
             self._echo_waiters.pop(echo_id, None)
+            self.echo.forget(echo_id)
 
     async def close(self, reason: str = "stop") -> None:
         """Stop serving, close the link and sign the journal's tail. Idempotent."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from terminal.daemon.records import VoiceMessage
 from terminal.keys import atomic_write
 
 _CALL_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+FRAME_MS = (10, 20, 40)
+log = logging.getLogger(__name__)
 
 
 class VoicemailBox:
@@ -28,6 +31,10 @@ class VoicemailBox:
         call_id, part, parts = str(item["call_id"]), int(item["part"]), int(item["parts"])
         if not _CALL_ID.fullmatch(call_id) or not 0 <= part < parts <= 1000:
             raise ValueError(f"voice message part {part}/{parts} of call {call_id!r} is not valid")
+        if item.get("frame_ms") not in FRAME_MS:
+            raise ValueError(f"voice message frame length {item.get('frame_ms')!r} ms is not one of {FRAME_MS}")
+        for frame in item["frames"]:
+            base64.b64decode(frame, validate=True)      # binascii.Error is a ValueError
         atomic_write(self.directory / f"{call_id}.part{part}", json.dumps(item).encode())
         stored = [self.directory / f"{call_id}.part{i}" for i in range(parts)]
         if not all(p.exists() for p in stored):
@@ -41,9 +48,15 @@ class VoicemailBox:
         return _message(whole)
 
     def pending(self) -> list[VoiceMessage]:
-        """Complete messages not yet played, oldest first."""
-        files = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
-        return [_message(json.loads(p.read_text())) for p in files]
+        """Complete messages not yet played, oldest first; an unreadable file is set aside, logged."""
+        messages = []
+        for path in sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime):
+            try:
+                messages.append(_message(json.loads(path.read_text())))
+            except (ValueError, KeyError, TypeError, OSError) as exc:
+                log.error("voice message %s is unreadable (%s); moved aside", path, exc)
+                path.rename(path.with_suffix(".unreadable"))
+        return messages
 
     def played(self, call_id: str) -> None:
         (self.directory / f"{call_id}.json").unlink(missing_ok=True)

@@ -9,11 +9,13 @@ reply to send back (for a request) and records round trips (for a reply).
 from __future__ import annotations
 
 import struct
+from collections import deque
 from dataclasses import dataclass
 
 from terminal.link.messages import MalformedPacket
 
 REQUEST, REPLY = 1, 2
+RESULTS_KEPT = 1000
 _HEADER = struct.Struct("<BI")
 HEADER_LEN = _HEADER.size
 
@@ -29,7 +31,7 @@ class Echo:
     def __init__(self) -> None:
         self._next_id = 1
         self._outstanding: dict[int, float] = {}
-        self.results: list[EchoResult] = []
+        self.results: deque[EchoResult] = deque(maxlen=RESULTS_KEPT)
         self.sent = 0
         self.answered = 0
 
@@ -40,6 +42,10 @@ class Echo:
         self._outstanding[echo_id] = now
         self.sent += 1
         return echo_id, _HEADER.pack(REQUEST, echo_id) + payload
+
+    def forget(self, echo_id: int) -> None:
+        """Stop waiting for a reply (the caller timed out); a late one is then refused."""
+        self._outstanding.pop(echo_id, None)
 
     def on_payload(self, data: bytes, now: float) -> bytes | None:
         """Returns the reply to send for a request; records a reply to one of ours."""

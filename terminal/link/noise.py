@@ -262,8 +262,17 @@ class HandshakeState:
         return message
 
     def read_response(self, message: bytes) -> bytes:
+        """Consume message 2. On failure the state is as before, so a forged response
+        cannot spoil the genuine one that follows (the sender index travels in clear)."""
         self._expect(Step.READ_RESPONSE)
-        message = bytes(message)
+        saved = (self.ss.h, self.ss.ck, self.ss.cipher, self.re)
+        try:
+            return self._read_response(bytes(message))
+        except HandshakeError:
+            self.ss.h, self.ss.ck, self.ss.cipher, self.re = saved
+            raise
+
+    def _read_response(self, message: bytes) -> bytes:
         if len(message) < DHLEN + TAGLEN:
             raise HandshakeError(f"response is {len(message)} bytes, shorter than the minimum 48")
         self.re = message[:DHLEN]

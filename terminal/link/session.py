@@ -133,11 +133,12 @@ class LinkSession:
         self.previous: Keypair | None = None
         self.next: Keypair | None = None         # responder keys not yet used by the initiator
         self.pending: PendingHandshake | None = None
-        self.staged: deque[tuple[int, bytes]] = deque()
+        self.staged: deque[tuple[int, bytes, Addr | None]] = deque()
         self._last_timestamp: bytes | None = None
         self._last_initiation_consumed = float("-inf")
         self._started: float | None = None
         self._last_received: float | None = None
+        self._silence_from = float("-inf")
         self._last_sent = float("-inf")
         self._out: list[tuple[bytes, Addr]] = []
         self._events: deque[Event] = deque()
@@ -159,9 +160,13 @@ class LinkSession:
         return min(KEEPALIVE_TIMEOUT, self.unreachable_after / 3)
 
     def set_unreachable_after(self, seconds: float, now: float) -> None:
-        """Change how fast silence counts as unreachable (a call in progress wants ~2 s)."""
+        """Change how fast silence counts as unreachable (a call in progress wants ~2 s).
+
+        Silence is counted afresh from `now`: the peer's traffic before the change was paced
+        for the old timeout (idle keepalives come every few seconds), so it proves nothing.
+        """
         self.unreachable_after = seconds
-        self._check_silence(now)
+        self._silence_from = now
 
     def start(self, now: float) -> None:
         """Begin: initiate a handshake so the link is up before anyone needs it."""
@@ -176,7 +181,7 @@ class LinkSession:
             if len(self.staged) >= STAGED_LIMIT:
                 self.staged.popleft()
                 self.stats["staged_dropped"] += 1
-            self.staged.append((channel, payload))
+            self.staged.append((channel, payload, via))
             if self.pending is None:
                 self._initiate(now)
             return
@@ -382,8 +387,8 @@ class LinkSession:
     def _flush_staged(self, now: float) -> None:
         keypair = self._sending_keypair(now)
         while keypair is not None and self.staged:
-            channel, payload = self.staged.popleft()
-            self._seal(keypair, inner.encode(channel, payload), now)
+            channel, payload, via = self.staged.popleft()
+            self._seal(keypair, inner.encode(channel, payload), now, via)
 
     def _authenticated(self, addr: Addr, now: float) -> None:
         self.roamed = addr
@@ -401,8 +406,12 @@ class LinkSession:
         self.roamed = None
         self.endpoint_index = (self.endpoint_index + 1) % len(self.endpoints)
 
-    def _silence_deadline(self) -> float | None:
+    def _silent_since(self) -> float | None:
         since = self._last_received if self._last_received is not None else self._started
+        return None if since is None else max(since, self._silence_from)
+
+    def _silence_deadline(self) -> float | None:
+        since = self._silent_since()
         if self.reachable is False or since is None:
             return None
         return since + self.unreachable_after
@@ -411,8 +420,7 @@ class LinkSession:
         deadline = self._silence_deadline()
         if deadline is not None and now >= deadline:
             self.reachable = False
-            since = self._last_received if self._last_received is not None else self._started
-            self._events.append(PeerUnreachable(now, silent_for=now - since))
+            self._events.append(PeerUnreachable(now, silent_for=now - self._silent_since()))
 
     def _drop(self, reason: str, addr: Addr, detail: str) -> None:
         self.stats["dropped_" + reason] += 1

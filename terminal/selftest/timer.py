@@ -44,14 +44,16 @@ class SelfTestTimer:
             self._arm()
 
     async def _run(self) -> None:
+        loop = self._loop
         try:
             await self.run()
         except Exception:
             log.exception("scheduled self-test crashed")
         finally:
             self._task = None
-            self.schedule.done(self._loop.time())
-            self._arm()
+            if self._loop is not None:        # not closed meanwhile
+                self.schedule.done(loop.time())
+                self._arm()
 
     def close(self) -> None:
         """Cancel the timer and any run in progress. Idempotent."""

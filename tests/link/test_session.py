@@ -289,3 +289,36 @@ def test_send_via_forces_one_path(keys):
     a.send(CHANNEL_TEST, b"probe", 1.0, via=backup_b)
     (packet, dst), = a.datagrams_to_send(1.0)
     assert dst == backup_b and a.destination == B_ADDR
+
+
+def test_a_forged_response_does_not_spoil_the_genuine_one(pair):
+    """The initiation's sender index travels in clear; a forger who knows our public key
+    (for mac1) answers first with garbage. The genuine response must still complete."""
+    from terminal.link.messages import Response
+    from terminal.link.session import mac, mac1_key
+
+    a, b, net = pair
+    a.start(0.0)
+    (initiation, _), = a.datagrams_to_send(0.0)
+    forged = Response(12345, Initiation.parse(initiation).sender, bytes(48)).body()
+    a.receive_datagram(forged + mac(mac1_key(a.static_public), forged) + bytes(16), ("203.0.113.66", 9), 0.0)
+    assert a.stats["dropped_unauthenticated"] == 1 and a.current is None
+    b.receive_datagram(initiation, A_ADDR, 0.0)
+    (response, _), = b.datagrams_to_send(0.0)
+    a.receive_datagram(response, B_ADDR, 0.0)
+    assert a.current is not None and a.reachable
+
+
+def test_tightening_the_unreachable_timeout_counts_silence_from_then(up):
+    """Idle keepalives come every few seconds; a call that tightens the timeout to 1.5 s
+    must not call the peer unreachable for the quiet before it."""
+    a, b, net = up
+    heard = a.last_received
+    net.cut.add(B_ADDR)
+    net.advance(heard + 4.0)
+    a.set_unreachable_after(1.5, net.now)
+    net.advance(heard + 5.4)
+    assert a.reachable is True
+    net.advance(heard + 5.6)
+    gone = [e for e in net.events(a) if isinstance(e, PeerUnreachable)]
+    assert a.reachable is False and len(gone) == 1 and 1.5 <= gone[0].silent_for < 1.7
