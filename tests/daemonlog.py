@@ -1,33 +1,43 @@
-"""Waiting on a daemon in another process: read its log until a line says what we wait for.
+"""Waiting on another process: read its output line by line, each with a deadline.
 
 Reads the raw pipe (os.read) and splits lines itself: a buffered text reader may
-hold a whole line in its buffer while select() reports the pipe empty.
+hold whole lines in its buffer while select() reports the pipe empty, so a
+waiter would time out with the line it wants already read.
 """
 
 import os
 import select
 import time
 
-_pending: dict[int, bytes] = {}
+
+class PipeLines:
+    def __init__(self, pipe):
+        self.fd = pipe.fileno()
+        self.buffer = b""
+
+    def next_line(self, deadline: float) -> str | None:
+        """The next line (without its newline), or None at the deadline or end of output."""
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode("utf-8", "replace")
+
+
+_readers: dict[int, PipeLines] = {}
 
 
 def read_until(proc, needle: str, timeout: float = 30.0) -> list[str]:
     """Lines of `proc`'s stderr up to the first containing `needle`; AssertionError with what it did say."""
-    fd = proc.stderr.fileno()
+    reader = _readers.setdefault(proc.stderr.fileno(), PipeLines(proc.stderr))
     deadline, seen = time.monotonic() + timeout, []
-    buffer = _pending.pop(fd, b"")
-    while True:
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            seen.append(line.decode("utf-8", "replace"))
-            if needle in seen[-1]:
-                _pending[fd] = buffer
-                return seen
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-            break
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        buffer += chunk
+    while (line := reader.next_line(deadline)) is not None:
+        seen.append(line)
+        if needle in line:
+            return seen
     raise AssertionError(f"no {needle!r} in the daemon's log: {seen}")

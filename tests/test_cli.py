@@ -66,7 +66,7 @@ def test_sim_call_through_a_lossy_delayed_network(tmp_path):
     summary = json.loads(proc.stdout)
     call, relay = summary["call"], summary["network"]["relay"]
     assert relay["a_to_b"]["lost_random"] > 0 and relay["b_to_a"]["lost_random"] > 0
-    assert call["answered"] and call["ringdown_ms"] >= 80
+    assert call["answered"] and call["ringdown_ms"] >= 80 - 20     # one-way delay minus jitter
     assert call["frames_redundancy_recovered"] + call["frames_fec_recovered"] > 0
     assert call["speech_match"]["A_heard_B"] > 0.8 and call["speech_match"]["B_heard_A"] > 0.8
     assert summary["text"]["read"] == 2

@@ -4,7 +4,6 @@ Real processes, real loopback UDP, real SQLite files."""
 
 import json
 import os
-import select
 import signal
 import socket
 import sqlite3
@@ -14,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.daemonlog import PipeLines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,20 +29,18 @@ class Unit:
     def __init__(self, db: Path, port: int, peer: int, *extra: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.text.udp_unit", "--db", str(db), "--port", str(port),
-             "--peer", str(peer), *extra], cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1)
+             "--peer", str(peer), *extra], cwd=ROOT, stdout=subprocess.PIPE)
+        self.lines = PipeLines(self.proc.stdout)
         self.seen: list[dict] = []
 
     def expect(self, event: str, count: int = 1, timeout: float = 30.0) -> list[dict]:
         """Read reports until `count` of `event` have been seen in total (an event, not a sleep)."""
         deadline = time.monotonic() + timeout
         while len(self.events(event)) < count:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
-            if not ready:
-                pytest.fail(f"no {count} x {event} within {timeout} s; saw {self.seen}")
-            line = self.proc.stdout.readline()
-            if not line:
-                pytest.fail(f"unit exited ({self.proc.wait()}) before {count} x {event}; saw {self.seen}")
+            line = self.lines.next_line(deadline)
+            if line is None:
+                state = "exited" if self.proc.poll() is not None else "still running"
+                pytest.fail(f"no {count} x {event} within {timeout} s (unit {state}); saw {self.seen}")
             self.seen.append(json.loads(line))
         return self.events(event)
 
