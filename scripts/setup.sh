@@ -15,8 +15,11 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev gcc          # the virtualenv and C builds (PyAudio)
   libopus0                                      # Opus codec (opuslib loads it)
   portaudio19-dev libasound2 alsa-utils         # PyAudio over ALSA
-  espeak-ng sox                                 # speech fixtures for the simulation
+  espeak-ng sox                                 # speech fixtures for the simulation (regenerating them)
   iproute2 nftables                             # network-namespace tests
+  chromium                                      # the auditor's report rendered in a test
+  systemd                                       # systemd-analyze verify of the unit files
+  baresip-core                                  # the CPU yardstick in tests/bench/bench_cpu.py
 )
 
 missing=()
