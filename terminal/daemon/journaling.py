@@ -20,15 +20,12 @@ class JournalWriter:
     def __init__(self, journal: Journal):
         self.journal = journal
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
-        self._last: Future | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.failures = 0
 
     def record(self, kind: str, call_id: str | None = None, **fields) -> Future:
-        future = self._executor.submit(self._append, kind, call_id, fields)
-        self._last = future
-        return future
+        return self._executor.submit(self._append, kind, call_id, fields)
 
     def _append(self, kind, call_id, fields):
         try:
@@ -46,8 +43,7 @@ class JournalWriter:
         return self._executor.submit(fn, self.journal)
 
     async def flush(self) -> None:
-        if self._last is not None:
-            await asyncio.wrap_future(self._executor.submit(lambda: None))
+        await asyncio.wrap_future(self._executor.submit(lambda: None))
 
     def arm(self, loop: asyncio.AbstractEventLoop) -> None:
         """Keep the time-based checkpoint timer armed at the journal's own deadline. The deadline
