@@ -78,10 +78,12 @@ class LinkEndpoint(asyncio.DatagramProtocol):
             self.transport.sendto(data, addr)
         while (event := self.session.next_event()) is not None:
             self._guard(self.on_event, event)
+        deadline = self.session.get_timer()
         if self._timer is not None:
+            if deadline is not None and self._timer.when() <= deadline:
+                return          # lazy: firing early is harmless, handle_timer acts only on what is due
             self._timer.cancel()
             self._timer = None
-        deadline = self.session.get_timer()
         if deadline is not None:
             self._timer = self.loop.call_at(deadline, self._on_timer)
 

@@ -99,3 +99,26 @@ async def test_pump_hands_out_paced_frames_until_stopped(ramp_wav):
         assert await pump_frames(handset, on_frame, stop) == 5
     assert np.array_equal(np.frombuffer(b"".join(f for f, _ in got), "<i2"), read_wav(ramp_wav)[:5 * 480])
     assert got[-1][1] - began >= 0.04 - 1e-3          # frame 4 is not handed out before it is due
+
+
+async def test_pump_ends_when_stopped_from_outside_and_raises_what_on_frame_raised(ramp_wav):
+    import asyncio
+
+    from terminal.audio.pump import pump_frames
+    stop = asyncio.Event()
+    got = []
+
+    def on_frame(frame, now):
+        got.append(frame)
+        if len(got) == 2:
+            asyncio.get_running_loop().call_soon(stop.set)   # set between frames, not inside one
+
+    with FileHandset(ramp_wav, None, frame_ms=10) as handset:
+        assert await pump_frames(handset, on_frame, stop) == 2
+
+    def broken(frame, now):
+        raise RuntimeError("earpiece unplugged")
+
+    with FileHandset(ramp_wav, None, frame_ms=10) as handset:
+        with pytest.raises(RuntimeError, match="earpiece unplugged"):
+            await pump_frames(handset, broken, asyncio.Event())
