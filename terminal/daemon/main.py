@@ -1,8 +1,9 @@
 """`hotline run`: the unit's daemon under systemd (notify + watchdog) or by hand.
 
 Before going on line the unit runs its power-on self-test; a failure keeps it
-off the line (fail-closed) with the reason in the log and the systemd status,
-while the separate provisioning service keeps serving the technician on USB.
+off the line (fail-closed) with the reason in the log, the systemd status, the
+fault LED and the journal, while the separate provisioning service keeps
+serving the technician on USB.
 SIGHUP (`systemctl reload hotline`, sent by the provisioning service after it
 changes keys or config) closes the unit, re-runs the self-test and starts it
 again with what is now on disk.
@@ -17,6 +18,7 @@ import signal
 import sdnotify
 
 from terminal import config as config_mod
+from terminal.daemon.offline import OffLine
 from terminal.daemon.unit import Unit
 from terminal.errors import HotlineError
 from terminal.keys import load_keys
@@ -34,7 +36,11 @@ async def _run_unit(config_path: str, notifier, wake: asyncio.Event) -> None:
     if not verdict.go_on_line:
         log.error("power-on self-test failed, staying off the line: %s", verdict.reason)
         notifier.notify(f"STATUS=off line: power-on self-test failed: {verdict.reason}")
-        await wake.wait()
+        off_line = OffLine(config_path, verdict)       # fault LED lit, each check journalled
+        try:
+            await wake.wait()
+        finally:
+            off_line.close()
         return
     cfg = config_mod.load(config_path)
     unit = Unit(cfg, load_keys(cfg.unit.key_dir))

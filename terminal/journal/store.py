@@ -14,6 +14,9 @@ Durability, chosen deliberately:
   holds all of an append or none of it, so the chain never breaks.
 - Reopening a journal whose tail is past its last checkpoint is normal: the
   chain continues from the last record and the next checkpoint covers it.
+- Without a signing key (`signing_key=None`: a unit whose key file is unusable
+  journalling why it stays off the line) records are chained but nothing is
+  signed; the first checkpoint after the key is mended covers them.
 
 An append waits for an fsync (milliseconds; more on an SD card), so an asyncio
 caller should run it in a single worker thread (`loop.run_in_executor`); the
@@ -79,7 +82,7 @@ class Journal:
     def __init__(
         self,
         path: Path | str,
-        signing_key: Ed25519PrivateKey,
+        signing_key: Ed25519PrivateKey | None,
         *,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
@@ -116,9 +119,9 @@ class Journal:
             raise JournalFormatError(f"{self.path}: SQLite refused WAL mode (is it on a network filesystem?)")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(schema.SCHEMA)
-        own_key = public_key_bytes(self._key).hex()
+        own_key = public_key_bytes(self._key).hex() if self._key is not None else None
         meta = dict(db.execute("SELECT key, value FROM meta"))
-        if meta.get("public_key", own_key) != own_key:
+        if own_key is not None and meta.get("public_key", own_key) != own_key:
             raise JournalFormatError(
                 f"{self.path}: this journal was signed by another key ({meta['public_key'][:16]}...); "
                 "start a new journal file after re-keying a unit")
@@ -126,7 +129,8 @@ class Journal:
             raise JournalFormatError(f"{self.path}: journal format {meta['format']}, expected {schema.FORMAT_VERSION}")
         with immediate(db):
             db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(schema.FORMAT_VERSION),))
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (own_key,))
+            if own_key is not None:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (own_key,))
             if unit:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('unit', ?)", (unit,))
         last = db.execute("SELECT seq, wall_us, mono_us, boot_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
@@ -173,7 +177,8 @@ class Journal:
         db = self._open_db()
         with immediate(db):
             seq, last_hash = self._tail(db)
-            cp = self._write_checkpoint(db, seq, last_hash, self._wall_ns() // 1000) if seq > self._checkpoint_seq else None
+            due = seq > self._checkpoint_seq and self._key is not None
+            cp = self._write_checkpoint(db, seq, last_hash, self._wall_ns() // 1000) if due else None
         self._signed(cp)
         return cp
 
@@ -181,7 +186,7 @@ class Journal:
         """Monotonic deadline (seconds, as loop.time()) for the next time-based checkpoint, or None."""
         with self._lock:
             seq = self._tail(self._open_db())[0]
-        if seq <= self._checkpoint_seq:
+        if seq <= self._checkpoint_seq or self._key is None:
             return None
         return (self._checkpoint_mono + self._seconds_ns) / 1e9
 
@@ -246,8 +251,8 @@ class Journal:
         return record
 
     def _checkpoint_if_due(self, db, seq: int, record_hash: str, wall_us: int) -> Checkpoint | None:
-        due = (seq - self._checkpoint_seq >= self._every
-               or self._mono_ns() - self._checkpoint_mono >= self._seconds_ns)
+        due = self._key is not None and (seq - self._checkpoint_seq >= self._every
+                                         or self._mono_ns() - self._checkpoint_mono >= self._seconds_ns)
         return self._write_checkpoint(db, seq, record_hash, wall_us) if due else None
 
     def _write_checkpoint(self, db, seq: int, record_hash: str, wall_us: int) -> Checkpoint:

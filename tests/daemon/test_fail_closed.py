@@ -1,12 +1,14 @@
-"""A unit whose power-on self-test fails stays off the line, and comes on line
-when the fault is mended and it is told to reload (SIGHUP)."""
+"""A unit whose power-on self-test fails stays off the line, journals why, and
+comes on line when the fault is mended and it is told to reload (SIGHUP)."""
 
 import select
 import signal
 import subprocess
 import sys
 
-from terminal.keys import PRIVATE_KEYS_FILE
+from terminal.journal.load import load_sqlite
+from terminal.journal.verify import verify
+from terminal.keys import PRIVATE_KEYS_FILE, load_keys
 from terminal.sim.provision import provision_pair
 from tests.daemonlog import read_until
 
@@ -40,3 +42,16 @@ def test_unsafe_key_file_keeps_the_unit_off_line_until_mended(tmp_path):
         proc.wait(timeout=20)
         watcher.close()
     assert proc.returncode == 0
+
+    # The journal proves it: the failed power-on check (chained while the key was
+    # unusable), then the passing one, all covered by the checkpoint signed at stop.
+    journal = load_sqlite(tmp_path / "A" / "data" / "journal.sqlite")
+    keystore = [(r.seq, r.fields["passed"]) for r in journal.records
+                if r.kind == "selftest" and r.fields["check"] == "keystore"]
+    assert [passed for _, passed in keystore] == [False, True]
+    failed = next(r for r in journal.records if r.seq == keystore[0][0])
+    assert "mode 0644" in failed.fields["detail"]
+    boots = [r.seq for r in journal.records if r.kind == "boot"]
+    assert len(boots) == 2 and boots[0] < keystore[0][0] < boots[1] < keystore[1][0]
+    verdict = verify(journal.records, journal.checkpoints, load_keys(tmp_path / "A" / "keys").identity.signing_public)
+    assert verdict.ok and verdict.unsigned_tail == 0, verdict.as_dict()

@@ -134,3 +134,24 @@ def test_appends_from_worker_threads_keep_one_chain(tmp_path, key, clock):
 def test_unopenable_path_is_a_clear_error(tmp_path, key, clock):
     with pytest.raises(JournalFormatError, match="cannot open the journal"):
         open_journal(tmp_path / "no-such-dir" / "j.db", key, clock)
+
+
+def test_without_a_key_records_chain_unsigned_until_the_key_is_back(tmp_path, key, clock):
+    path = tmp_path / "j.db"
+    with open_journal(path, None, clock, checkpoint_every=1, checkpoint_seconds=1) as j:
+        for _ in range(3):
+            j.append("selftest", check="keystore", passed=False, detail="key file unusable")
+            clock.advance(2)
+        assert j.get_timer() is None and j.handle_timer() is None and j.checkpoint() is None
+    data = load_sqlite(path)
+    assert len(data.records) == 3 and data.checkpoints == []
+    assert verify(data.records, data.checkpoints, public_key_bytes(key)).unsigned_tail == 3
+
+    with open_journal(path, key, clock) as j:                   # the key mended: the chain goes on
+        j.append("boot")
+    data = load_sqlite(path)
+    verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+    assert verdict.ok and verdict.records == 4 and verdict.unsigned_tail == 0
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'public_key'").fetchone()[0] == \
+            public_key_bytes(key).hex()

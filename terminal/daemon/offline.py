@@ -1,0 +1,86 @@
+"""A unit that failed its power-on self-test: off the line, but not silent about it.
+
+It lights the fault LED and journals every check's result, so the failure is
+seen at the desk and proven afterwards. Both are best effort: whatever broke
+(the config, the key file, the journal itself) may stop one of them, and that
+is logged rather than raised, because the unit must stay up to serve USB
+provisioning. With an unusable key file the records are chained but unsigned
+(terminal/journal/store.py); the first checkpoint after the key is mended
+covers them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from gpiozero import LED
+from gpiozero.exc import GPIOZeroError
+from gpiozero.pins.mock import MockFactory
+
+from terminal import __version__
+from terminal import config as config_mod
+from terminal.errors import HotlineError
+from terminal.hardware.profile import load_profile
+from terminal.journal import Journal
+from terminal.keys import load_keys
+from terminal.selftest.integrity import JOURNAL_FILE
+from terminal.selftest.post import PostVerdict
+
+log = logging.getLogger(__name__)
+
+
+class OffLine:
+    """Hold the fault LED lit while the unit is off the line; `close()` releases the pin."""
+
+    def __init__(self, config_path: Path | str, verdict: PostVerdict, *, pin_factory=None) -> None:
+        self.fault_led: LED | None = None
+        self.journalled = 0
+        try:
+            cfg = config_mod.load(config_path)
+        except HotlineError as exc:
+            log.error("off line: the config is unusable, so no fault LED and no journal record (%s)", exc)
+            return
+        self.fault_led = _light_fault_led(cfg, pin_factory)
+        self.journalled = _journal(cfg, verdict)
+
+    def close(self) -> None:
+        if self.fault_led is not None:
+            self.fault_led.close()
+            self.fault_led = None
+
+
+def _light_fault_led(cfg, pin_factory) -> LED | None:
+    if pin_factory is None and cfg.hardware.pin_factory == "mock":
+        pin_factory = MockFactory()
+    try:
+        fault = load_profile(cfg.hardware.board).led_fault
+        led = LED(fault.pin, active_high=fault.active_high, pin_factory=pin_factory)
+    except (HotlineError, GPIOZeroError) as exc:
+        log.error("off line: cannot light the fault LED (%s)", exc)
+        return None
+    led.on()
+    return led
+
+
+def _journal(cfg, verdict: PostVerdict) -> int:
+    """Append the boot and every power-on check's result; returns how many records were written."""
+    try:
+        signing = load_keys(cfg.unit.key_dir).signing
+    except (HotlineError, OSError, ValueError):
+        signing = None                      # the keystore check already says why
+        log.warning("off line: journalling without a signature (the unit's key is unusable)")
+    path = Path(cfg.unit.data_dir) / JOURNAL_FILE
+    written = 0
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with Journal(path, signing, unit=cfg.unit.id) as journal:
+            journal.append("boot", version=__version__)
+            written += 1
+            for result in verdict.summary.results:
+                journal.append("selftest", check=result.name, passed=result.passed, detail=result.detail)
+                written += 1
+    except (HotlineError, OSError, sqlite3.Error) as exc:
+        log.error("off line: cannot journal the failed self-test (%s)", exc)
+    return written
