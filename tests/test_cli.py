@@ -34,6 +34,15 @@ def test_run_with_a_bad_config_names_the_problem(tmp_path, capsys):
     assert "bad.toml: [unit] key_dir: missing" in err
 
 
+def test_sim_refuses_an_out_directory_holding_an_earlier_pair(tmp_path, capsys):
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / "notes.txt").write_text("the technician's own file")
+    assert main(["sim", "--out", str(tmp_path)]) == 2
+    assert "already holds a simulated unit (A/)" in capsys.readouterr().err
+    assert (tmp_path / "A" / "notes.txt").read_text() == "the technician's own file"
+    assert not (tmp_path / "B").exists()
+
+
 def run_sim(tmp_path, *args):
     proc = subprocess.run([sys.executable, "-m", "terminal.cli", "sim", "--json", "--out", str(tmp_path), *args],
                           capture_output=True, text=True, timeout=120)

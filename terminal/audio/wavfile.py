@@ -57,7 +57,7 @@ class FileHandset(PacedHandset):
     def _write_frame(self, frame: bytes) -> bool:
         if self._sink is None:
             return False
-        self._sink.writeframesraw(frame)      # the header's lengths are written once, at close
+        self._sink.writeframes(frame)         # header kept current: the sim reads a WAV still being written
         return True
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """The link's asyncio UDP adapter: feeds datagrams and the loop's clock into a LinkSession.
 
-It sends what the session returns, re-arms one timer at `get_timer()` and
+It sends what the session returns, keeps one timer at or before `get_timer()`
+(re-armed only when the deadline moves earlier: an early firing is harmless) and
 hands events to a callback. No exception from the session or the callback
 ever reaches the event loop: it is logged and counted in `session.stats`.
 """

@@ -243,4 +243,9 @@ def run(out_dir: str | None = None, **options) -> dict:
     if out_dir is None:
         Path("sim-out").mkdir(exist_ok=True)
         out_dir = tempfile.mkdtemp(prefix="run-", dir="sim-out")
+    else:
+        used = [name for name in ("A", "B") if (Path(out_dir) / name).exists()]
+        if used:     # new keys over an old journal would fail the power-on check; never delete for the user
+            raise HotlineError(f"{out_dir}: already holds a simulated unit ({', '.join(used)}/); "
+                               "give --out an empty or new directory")
     return asyncio.run(run_pair(Path(out_dir).resolve(), **options))
