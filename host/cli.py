@@ -93,6 +93,8 @@ def cmd_enrol(options, device) -> int:
     with _connect(options, device) as dev:
         result = commands.enrol(dev)
     head = "new keys generated on the unit" if result["created"] else "the unit already has keys; kept them"
+    if result.get("archived_journal"):
+        head += f"\nthe journal signed by the old keys was archived on the unit as {result['archived_journal']}"
     _print(options, result, head + "\n" + _identity_text(result["identity"]))
     return 0
 

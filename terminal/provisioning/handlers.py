@@ -4,7 +4,8 @@
 (a message or a FrameError) and the clock value, and yields the responses to
 send: one final response, after PROGRESS responses for a streamed command.
 Nothing here reads the clock or the port; `now` is compared with the
-provisioning button's last press for key- and peer-changing commands.
+provisioning button's last press for key- and peer-changing commands, and
+`wall_clock` (injected) names the archive of a journal signed by old keys.
 `on_change(change, detail)` is called after each change is on disk (the
 daemon journals it as a "provisioning" record).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import time
 from collections.abc import Callable, Generator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from terminal.provisioning.errors import CommandFailed, ProtocolError
 from terminal.provisioning.journal_export import describe_snapshot, read_chunk, take_snapshot
 from terminal.provisioning.messages import Request, Response
 from terminal.provisioning.presence import Presence
+from terminal.provisioning.rotation import archive_foreign_journal
 from terminal.provisioning.selftest_hook import SelfTestRunner, check_result, selftest_unavailable
 from terminal.provisioning.status import Command, Status
 from terminal.provisioning.unitconfig import read_config, write_config
@@ -49,12 +52,14 @@ class Provisioner:
         selftest: SelfTestRunner = selftest_unavailable,
         firmware: str = __version__,
         on_change: Callable[[str, str], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ):
         self.config_path = Path(config_path)
         self.presence = presence
         self.selftest_runner = selftest
         self.firmware = firmware
         self.on_change = on_change
+        self.wall_clock = wall_clock
         self._handlers = {
             Command.HELLO: self._hello,
             Command.ENROL: self._enrol,
@@ -162,11 +167,21 @@ class Provisioner:
         A.only(args)
         _, config = self._config()
         if self._key_file(config).exists():
-            return {"created": False, "identity": self._keys(config).identity.as_dict()}
-        self._require_presence(now, "enrol")
-        keys = generate_keys(config.unit.key_dir)
-        self._changed("enrol", f"new keys, fingerprint {keys.identity.fingerprint}")
-        return {"created": True, "identity": keys.identity.as_dict()}
+            keys, created = self._keys(config), False
+        else:
+            self._require_presence(now, "enrol")
+            keys, created = generate_keys(config.unit.key_dir), True
+        # A journal signed by keys the unit no longer has fails the power-on self-test: move it aside.
+        # Also when the keys were already here, to finish a rotation an earlier enrol left half done;
+        # and before telling the daemon, whose reload opens the journal.
+        try:
+            archived = archive_foreign_journal(config.unit.data_dir, keys.identity.signing_public, self.wall_clock())
+        finally:
+            if created:
+                self._changed("enrol", f"new keys, fingerprint {keys.identity.fingerprint}")
+        if archived:
+            self._changed("journal_archived", f"the journal signed by the old keys is now {archived}")
+        return {"created": created, "identity": keys.identity.as_dict(), "archived_journal": archived}
 
     def _export(self, args: dict, now: float) -> dict:
         A.only(args, "endpoints")

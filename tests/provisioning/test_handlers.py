@@ -16,7 +16,6 @@ from terminal.keys import generate_keys, load_keys
 from terminal.provisioning.bundle import make_bundle
 from terminal.provisioning.constants import JOURNAL_CHUNK
 from terminal.provisioning.errors import FrameError
-from terminal.provisioning.handlers import Provisioner
 from terminal.provisioning.messages import Request
 from terminal.provisioning.presence import Presence
 from terminal.provisioning.status import Command, Status
@@ -24,17 +23,6 @@ from terminal.provisioning.unitconfig import schema_for
 from tests.provisioning.harness import PAIRING_ID
 
 NOW = 1000.0
-
-
-@pytest.fixture
-def unit(tmp_path):
-    (tmp_path / "data").mkdir()
-    config = tmp_path / "hotline.toml"
-    config.write_text(
-        '[unit]\nid = "A"\nkey_dir = "keys"\ndata_dir = "data"\n\n'
-        f'[link]\nlisten = "192.0.2.10:4870"\npairing_id = "{PAIRING_ID}"\n'
-    )
-    return Provisioner(config, Presence())
 
 
 def call(unit, command, args=None, now=NOW):
@@ -100,7 +88,7 @@ def test_enrol_with_the_button_creates_keys_once(unit):
     first = ok(unit, Command.ENROL)
     assert first["created"] is True
     again = ok(unit, Command.ENROL, now=NOW + 3600)  # keeping keys needs no button
-    assert again == {"created": False, "identity": first["identity"]}
+    assert again == {"created": False, "identity": first["identity"], "archived_journal": None}
     assert load_keys(load(unit.config_path, schema_for({})).unit.key_dir).identity.as_dict() == first["identity"]
 
 
