@@ -41,3 +41,18 @@ def read_until(proc, needle: str, timeout: float = 30.0) -> list[str]:
         if needle in line:
             return seen
     raise AssertionError(f"no {needle!r} in the daemon's log: {seen}")
+
+
+def watch_journal(unit, kind: str, **match):
+    """An asyncio.Event set when `unit` journals a `kind` record whose fields include `match`
+    (the real JournalWriter, watched: every record still goes to disk)."""
+    import asyncio
+
+    seen, record = asyncio.Event(), unit.journal.record
+
+    def journalled(k, call_id=None, **fields):
+        if k == kind and all(fields.get(name) == value for name, value in match.items()):
+            seen.set()
+        return record(k, call_id, **fields)
+    unit.journal.record = journalled
+    return seen

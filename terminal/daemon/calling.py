@@ -42,6 +42,10 @@ class VoiceMessagePlayed:
 _HARDWARE = (act.StartRinger, act.StopRinger, act.SecondaryAlert, act.SetIndicator)
 _FINAL = (act.CallEnded, act.CallMissed, act.CallFailed)
 VOICE_MESSAGE_BITRATE = 16000
+# A handset that will not open is tried again for about a second before the call is
+# declared without audio: a self-test's loopback gives the device up within a frame.
+AUDIO_OPEN_ATTEMPTS = 20
+AUDIO_OPEN_RETRY = 0.05
 VOICE_MESSAGE_DIR = "voicemail"
 
 
@@ -80,6 +84,7 @@ class CallLink:
         self._handset: PacedHandset | None = None
         self._audio_stop: asyncio.Event | None = None
         self._audio_task: asyncio.Task | None = None
+        self._audio_retry: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._call_started: dict[int, float] = {}
         hardware.hook.when_lifted = self._lifted
@@ -247,12 +252,20 @@ class CallLink:
             self.voice.close()
             self.voice = None
 
-    def _start_audio(self, now: float) -> None:
+    def _start_audio(self, now: float, attempt: int = 1) -> None:
+        if self._audio_retry is not None:
+            self._audio_retry.cancel()
+            self._audio_retry = None
         if self._audio_task is not None:
             return
         try:
             self._handset = self.handset_factory()
         except Exception as exc:    # device busy or unplugged: say so loudly, keep the call machine going
+            if attempt < AUDIO_OPEN_ATTEMPTS:   # e.g. a self-test's loopback giving the device up
+                log.warning("handset audio not ready (%s); trying again", exc)
+                self._audio_retry = self._loop.call_later(AUDIO_OPEN_RETRY, lambda: self._start_audio(
+                    self.now(), attempt + 1))
+                return
             self._audio_failed(exc)
             return
         self._audio_stop = asyncio.Event()
@@ -269,6 +282,9 @@ class CallLink:
         self._journal.record("selftest", check="handset_audio", passed=False, detail=str(exc)[:300])
 
     def _stop_audio(self) -> None:
+        if self._audio_retry is not None:
+            self._audio_retry.cancel()
+            self._audio_retry = None
         if self._audio_task is None:
             return
         if self._playback is not None:       # replaced mid-message: it stays unplayed

@@ -2,7 +2,8 @@
 without systemd), and the `selftest.run` control method the systemd timer calls.
 
 A run waits while the handset is in use: pulsing the relay rings the bell and
-the audio loopback needs the handset in its cradle.
+the audio loopback needs the handset in its cradle. A run under way gives way
+the moment the unit is wanted (terminal/selftest/scheduled.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from terminal.selftest.timer import SelfTestTimer
 def attach_selftest(unit, loopback=None) -> SelfTestTimer | None:
     """Register `selftest.run` on the unit's control socket and start the schedule (interval 0: none)."""
     call = unit.call
-    ctx = SelfTestContext.for_unit(unit, loopback=loopback or HandsetLoopback(call.handset_factory),
+
+    def busy() -> bool:          # read from the check's worker thread too: two plain attribute reads
+        return call.machine.state.name != "IDLE" or call.hardware.hook.is_lifted
+
+    ctx = SelfTestContext.for_unit(unit, busy=busy,
+                                   loopback=loopback or HandsetLoopback(call.handset_factory, interrupted=busy),
                                    **hardware_parts(call.hardware))
     record = journal_recorder(unit.journal.record)
     fault = led_switch(call.hardware.leds["fault"])
@@ -30,9 +36,6 @@ def attach_selftest(unit, loopback=None) -> SelfTestTimer | None:
     async def run():
         async with lock:       # the schedule and a technician's request never overlap
             return await run_selftest(ctx, record=record, fault_led=fault)
-
-    def busy() -> bool:
-        return call.machine.state.name != "IDLE" or call.hardware.hook.is_lifted
 
     if unit.control is not None:
         register_control(unit.control, run, busy)

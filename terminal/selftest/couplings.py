@@ -23,12 +23,22 @@ class Handset(Protocol):
 FRAME_SECONDS = 0.02
 
 
-class HandsetLoopback:
-    """Open a handset, play and capture on it a frame at a time, close it (the daemon's handset factory)."""
+class Interrupted(Exception):
+    """The unit was wanted (handset lifted, a call began) while the check held the handset."""
 
-    def __init__(self, open_handset: Callable[[], Handset], frame_seconds: float = FRAME_SECONDS):
+
+class HandsetLoopback:
+    """Open a handset, play and capture on it a frame at a time, close it (the daemon's handset factory).
+
+    `interrupted()` is asked before every frame: once it is true the handset is
+    closed at once (within a frame) and `Interrupted` raised, so a call that
+    begins mid-check gets the device."""
+
+    def __init__(self, open_handset: Callable[[], Handset], frame_seconds: float = FRAME_SECONDS,
+                 interrupted: Callable[[], bool] = lambda: False):
         self.open_handset = open_handset
         self.frame_seconds = frame_seconds
+        self.interrupted = interrupted
 
     def play_and_capture(self, frames: Sequence[bytes]) -> list[bytes]:
         handset = self.open_handset()
@@ -36,6 +46,8 @@ class HandsetLoopback:
             handset.start(0.0)
             captured: list[bytes] = []
             for i, frame in enumerate(frames):
+                if self.interrupted():
+                    raise Interrupted("the handset was wanted during the audio loopback")
                 handset.write(frame)
                 captured += handset.poll(i * self.frame_seconds)
             return captured
