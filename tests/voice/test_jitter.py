@@ -192,3 +192,29 @@ def test_any_arrival_pattern_is_handled_and_accounted(steps, base):
     stats = buffer.stats
     assert stats["frames_received"] + stats["frames_duplicate"] + stats["frames_late"] == pushes
     assert stats["frames_played"] + stats["frames_dropped"] <= stats["frames_received"]
+
+
+@pytest.mark.parametrize("ppm", [-500, -100, 100, 500])
+def test_clock_drift_between_the_units_keeps_the_delay_bounded(ppm):
+    """The far unit's sound card runs `ppm` fast (+) or slow (-) against ours, for an
+    hour's worth of drift compressed: the buffer cuts or stretches a frame now and
+    then and the delay neither grows without bound nor underruns into silence."""
+    buffer = JitterBuffer()
+    period = 0.020 * (1 - ppm * 1e-6)      # how often the far side's frames arrive, on our clock
+    frames = 30_000                          # 10 minutes of frames
+    sent, delays, sources = 0, [], []
+    for tick in range(frames):
+        now = 0.015 + tick * 0.020
+        while 0.010 + sent * period <= now:                         # everything that has arrived by now
+            buffer.push(packet(sent % 65536), 0.010 + sent * period)
+            sent += 1
+        sources.append(buffer.pop(now, quiet=True).source)
+        if tick > 100:
+            delays.append(buffer.delay_s)
+    drift_frames = abs(ppm) * 1e-6 * frames                        # frames' worth of drift
+    stats = buffer.stats
+    assert Source.SILENCE not in sources[10:]
+    assert max(delays) < 0.030 and min(delays) >= 0.0             # bounded: guard plus at most a frame
+    adjustments = stats["frames_dropped"] if ppm > 0 else stats["frames_inserted"]
+    assert drift_frames - 1 <= adjustments <= drift_frames + 1     # it tracked the drift, no more
+    assert stats["frames_concealed"] == 0                          # and lost nothing doing it
