@@ -104,15 +104,16 @@ class JitterBuffer:
             return
         self._seen.add(ext)
         if self._next is not None and ext < self._next:
-            self.counts["late"] += 1
             self._late_run += 1
-            missed_at = self._missed_at.get(ext)
-            if missed_at is not None:
-                self._slack.append(missed_at - now)
-            if self._late_run > self.restart_after_late:
+            if self._late_run > self.restart_after_late:   # the sender restarted: this one begins anew
                 self.counts["restarts"] += 1
                 self._restart()
                 self.push(packet, now)
+                return
+            self.counts["late"] += 1
+            missed_at = self._missed_at.get(ext)
+            if missed_at is not None:
+                self._slack.append(missed_at - now)
             return
         self._late_run = 0
         self.counts["received"] += 1

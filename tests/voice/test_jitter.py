@@ -94,7 +94,7 @@ CASES = {
         [push(1000, 0), pop(5, N, b"P1000")]
         + [push(10 + i, 20 + i) for i in range(11)]
         + [pop(45, N, b"P20"), push(21, 50), pop(65, N, b"P21")],
-        {"frames_late": 11, "frames_restarts": 1}),
+        {"frames_late": 10, "frames_restarts": 1, "frames_received": 3}),   # the 11th began anew
 }
 
 
@@ -194,10 +194,26 @@ def test_any_arrival_pattern_is_handled_and_accounted(steps, base):
     assert stats["frames_played"] + stats["frames_dropped"] <= stats["frames_received"]
 
 
+def test_a_restarted_sender_is_counted_once_not_as_late_and_received():
+    """Found by the property test above: the packet that restarts the stream was
+    counted both late and received."""
+    buffer, pushes = JitterBuffer(), 0
+    for i, seq in enumerate(range(100, 121)):
+        buffer.push(packet(seq), i * 0.02)
+        pushes += 1
+        buffer.pop(i * 0.02 + 0.005)
+    for seq in range(buffer.restart_after_late + 1):          # the far unit rebooted: numbering from 0
+        buffer.push(packet(seq), 0.5)
+        pushes += 1
+    stats = buffer.stats
+    assert stats["frames_restarts"] == 1 and stats["frames_late"] == buffer.restart_after_late
+    assert stats["frames_received"] + stats["frames_duplicate"] + stats["frames_late"] == pushes
+
+
 @pytest.mark.parametrize("ppm", [-500, -100, 100, 500])
 def test_clock_drift_between_the_units_keeps_the_delay_bounded(ppm):
-    """The far unit's sound card runs `ppm` fast (+) or slow (-) against ours, for an
-    hour's worth of drift compressed: the buffer cuts or stretches a frame now and
+    """The far unit's sound card runs `ppm` fast (+) or slow (-) against ours, for ten
+    minutes of frames on a fake clock: the buffer cuts or stretches a frame now and
     then and the delay neither grows without bound nor underruns into silence."""
     buffer = JitterBuffer()
     period = 0.020 * (1 - ppm * 1e-6)      # how often the far side's frames arrive, on our clock
