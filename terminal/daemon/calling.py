@@ -85,6 +85,7 @@ class CallLink:
         self._audio_stop: asyncio.Event | None = None
         self._audio_task: asyncio.Task | None = None
         self._audio_retry: asyncio.TimerHandle | None = None
+        self._play_on_open = False
         self._timer: asyncio.TimerHandle | None = None
         self._call_started: dict[int, float] = {}
         hardware.hook.when_lifted = self._lifted
@@ -136,10 +137,8 @@ class CallLink:
     def _lifted(self) -> None:
         now = self.now()
         self._run(self.machine.hook_lifted(now), now)   # the call goes ahead even if audio fails
+        self._play_on_open = True                       # a waiting voice message plays once audio runs
         self._start_audio(now)
-        if self._handset is not None and self.voice_messages and self._playback is None:
-            message = self.voice_messages[0]
-            self._playback = (message, Decoder(message.frame_ms), 0)
 
     def _replaced(self) -> None:
         now = self.now()
@@ -266,8 +265,13 @@ class CallLink:
                 self._audio_retry = self._loop.call_later(AUDIO_OPEN_RETRY, lambda: self._start_audio(
                     self.now(), attempt + 1))
                 return
+            self._play_on_open = False
             self._audio_failed(exc)
             return
+        if self._play_on_open and self.voice_messages and self._playback is None:
+            message = self.voice_messages[0]
+            self._playback = (message, Decoder(message.frame_ms), 0)
+        self._play_on_open = False
         self._audio_stop = asyncio.Event()
         self._audio_task = self._loop.create_task(pump_frames(self._handset, self._tick, self._audio_stop))
         self._audio_task.add_done_callback(self._audio_done)
@@ -282,6 +286,7 @@ class CallLink:
         self._journal.record("selftest", check="handset_audio", passed=False, detail=str(exc)[:300])
 
     def _stop_audio(self) -> None:
+        self._play_on_open = False
         if self._audio_retry is not None:
             self._audio_retry.cancel()
             self._audio_retry = None

@@ -9,10 +9,12 @@ from gpiozero.pins.mock import MockFactory
 from terminal.audio.errors import AudioError
 from terminal.call import actions as act
 from terminal.daemon.calling import AUDIO_OPEN_ATTEMPTS
+from terminal.daemon.records import VoiceMessage
 from terminal.journal import load
-from terminal.sim.call import bring_up, connect_call, replace
+from terminal.sim.call import bring_up, connect_call, lift, replace
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
+from terminal.voice.codec import Encoder
 from tests.daemonlog import watch_journal
 
 
@@ -84,3 +86,21 @@ async def test_a_handset_that_never_opens_is_a_fault_and_the_call_goes_on(tmp_pa
     records = load(tmp_path / "A" / "data" / "journal.sqlite").records
     failed = [r for r in records if r.kind == "selftest" and r.fields["check"] == "handset_audio"]
     assert len(failed) == 1 and "busy" in failed[0].fields["detail"] and failed[0].fields["passed"] is False
+
+
+async def test_a_voice_message_waiting_plays_when_the_busy_handset_frees(tmp_path):
+    a, b, device = await call_with(tmp_path, refusals=2)
+    encoder = Encoder(20, 16000, fec=False)
+    frames = tuple(encoder.encode(bytes(1920)) for _ in range(10))
+    encoder.close()
+    try:
+        a.call.add_voice_message(VoiceMessage("call-7", 20, frames))
+        played = watch_journal(a, "escalation", step="voice_message_played")
+        lift(a)                                               # message LED lit: the person listens
+        await asyncio.wait_for(played.wait(), 5)
+        assert device.tries == 3 and device.played >= len(frames)
+        assert a.call.voice_messages == []
+    finally:
+        replace(a)
+        await a.close()
+        await b.close()
