@@ -36,13 +36,12 @@ async def pump_frames(handset: PacedHandset, on_frame: Callable[[bytes, float], 
                 count += 1
                 if stop.is_set():
                     break
+            if stop.is_set():
+                finished.set_result(None)
+            else:
+                timer = loop.call_at(handset.next_due(), tick)
         except BaseException as exc:  # the pump's owner sees it, as from a plain coroutine
             finished.set_exception(exc)
-            return
-        if stop.is_set():
-            finished.set_result(None)
-        else:
-            timer = loop.call_at(handset.next_due(), tick)
 
     stopper = loop.create_task(stop.wait())
     stopper.add_done_callback(lambda _: finished.done() or finished.set_result(None))

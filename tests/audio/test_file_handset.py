@@ -106,15 +106,20 @@ async def test_pump_ends_when_stopped_from_outside_and_raises_what_on_frame_rais
 
     from terminal.audio.pump import pump_frames
     stop = asyncio.Event()
-    got = []
+    got, handed_before_stop = [], []
+
+    def stop_now():
+        handed_before_stop.append(len(got))
+        stop.set()
 
     def on_frame(frame, now):
         got.append(frame)
         if len(got) == 2:
-            asyncio.get_running_loop().call_soon(stop.set)   # set between frames, not inside one
+            asyncio.get_running_loop().call_soon(stop_now)   # set between ticks, not inside one
 
     with FileHandset(ramp_wav, None, frame_ms=10) as handset:
-        assert await pump_frames(handset, on_frame, stop) == 2
+        count = await pump_frames(handset, on_frame, stop)
+    assert count == len(got) == handed_before_stop[0] >= 2   # not one frame after the stop
 
     def broken(frame, now):
         raise RuntimeError("earpiece unplugged")
