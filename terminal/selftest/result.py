@@ -22,6 +22,11 @@ class CheckResult:
     detail: str
     data: dict[str, float | int | str] = field(default_factory=dict)
 
+    @property
+    def interrupted(self) -> bool:
+        """Cut short by the unit's own use (terminal/selftest/scheduled.py): not judged either way."""
+        return bool(self.data.get("interrupted"))
+
     def as_dict(self) -> dict:
         return {"name": self.name, "passed": self.passed, "detail": self.detail, "data": dict(self.data)}
 

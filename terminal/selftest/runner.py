@@ -45,14 +45,16 @@ def _as_list(name: str, outcome) -> list[CheckResult]:
 
 
 def report(summary: Summary, record: Record | None = None, fault_led: FaultLed | None = None) -> Summary:
-    """Hand every result to `record` and set the fault LED to whether anything failed."""
+    """Hand every result to `record` and set the fault LED to whether anything failed
+    (left as it was when nothing failed but a check was interrupted)."""
     for result in summary.results:
         if record is not None:
             try:
                 record(result)
             except Exception:
                 log.exception("could not record self-test result %s", result.name)
-    if fault_led is not None:
+    # An interrupted run with nothing failed proves nothing new: the LED stays as it was.
+    if fault_led is not None and (summary.failures or not any(r.interrupted for r in summary.results)):
         try:
             fault_led(not summary.passed)
         except Exception:

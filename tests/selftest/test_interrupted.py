@@ -1,10 +1,13 @@
 """A scheduled run gives way when the unit is wanted: the handset is given up within
 a frame, and what the interruption cut short is not reported as a fault."""
 
+import pytest
+
 from terminal.audio.wavfile import FileHandset
 from terminal.selftest.couplings import HandsetLoopback
 from terminal.selftest.runner import led_switch
-from terminal.selftest.scheduled import SelfTestContext, hardware_parts, run_selftest
+from terminal.selftest.result import CheckResult
+from terminal.selftest.scheduled import SelfTestContext, _while_idle, hardware_parts, run_selftest
 
 
 class Person:
@@ -53,3 +56,24 @@ async def test_a_unit_wanted_before_the_relay_pulse_is_not_pulsed(tmp_path, hard
     assert relay.passed and relay.data == {"interrupted": 1}
     assert len(relay_pin.states) == before                    # the bell was never touched
     assert not hardware.leds["fault"].is_lit
+
+
+async def test_an_interrupted_run_leaves_an_earlier_fault_lit(tmp_path, hardware, sink):
+    hardware.leds["fault"].on()                               # the last run found a fault
+    ctx = SelfTestContext(tmp_path, relay_settle=0.01, min_free_bytes=1, busy=lambda: True,
+                          **hardware_parts(hardware))
+    summary = await run_selftest(ctx, record=sink.record, fault_led=led_switch(hardware.leds["fault"]))
+    assert summary.passed and any(r.interrupted for r in summary.results)
+    assert hardware.leds["fault"].is_lit                      # nothing was re-checked: still a fault
+
+
+@pytest.mark.parametrize("passed, judged", [(True, True), (False, False)])
+async def test_a_check_the_unit_was_wanted_during_keeps_a_pass_and_drops_a_failure(passed, judged):
+    wanted = []
+
+    def check():                                              # the handset is lifted while it runs
+        wanted.append(True)
+        return CheckResult("ringer_relay", passed, "as measured")
+    result = await _while_idle("ringer_relay", check, lambda: bool(wanted))()
+    assert result.interrupted is not judged
+    assert result.passed                                      # never a fault either way
