@@ -14,6 +14,10 @@ Durability, chosen deliberately:
   holds all of an append or none of it, so the chain never breaks.
 - Reopening a journal whose tail is past its last checkpoint is normal: the
   chain continues from the last record and the next checkpoint covers it.
+- Every open Journal holds a shared `flock` on `<journal>.lock` until it is
+  closed (or its process dies), so a tool that must replace the file (enrol
+  archiving a journal signed by old keys) can take it exclusively and know no
+  writer is appending meanwhile (`writer_lock`).
 - Without a signing key (`signing_key=None`: a unit whose key file is unusable
   journalling why it stays off the line) records are chained but nothing is
   signed; the first checkpoint after the key is mended covers them.
@@ -29,6 +33,8 @@ journal itself as a `clock_step` record, so reports can explain odd gaps.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -57,6 +63,24 @@ def read_boot_id() -> str:
         return BOOT_ID_FILE.read_text().strip()
     except OSError:
         return str(uuid.uuid4())
+
+
+def lock_path(journal: Path | str) -> Path:
+    """The file every Journal on `journal` holds a shared lock on while it is open."""
+    journal = Path(journal)
+    return journal.with_name(journal.name + ".lock")
+
+
+def writer_lock(journal: Path | str, exclusive: bool = False) -> int:
+    """Take the journal's writer lock (shared, blocking; or exclusive, failing at once with
+    BlockingIOError while any Journal is open); returns the fd to close to release it."""
+    fd = os.open(lock_path(journal), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def public_key_bytes(key: Ed25519PrivateKey) -> bytes:
@@ -104,13 +128,20 @@ class Journal:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         try:
+            # a file object, so even a Journal dropped without close() lets go when collected
+            self._writer = os.fdopen(writer_lock(self.path), "rb", buffering=0)
+        except OSError as e:
+            raise JournalFormatError(f"{self.path}: cannot open the journal ({e})") from None
+        try:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
         except sqlite3.Error as e:
+            self._writer.close()
             raise JournalFormatError(f"{self.path}: cannot open the journal ({e})") from None
         try:
             self._setup(db, unit)
         except BaseException:
             db.close()
+            self._writer.close()
             raise
         self._db = db
 
@@ -206,6 +237,7 @@ class Journal:
             finally:
                 self._db.close()
                 self._db = None
+                self._writer.close()
 
     def __enter__(self) -> Journal:
         return self

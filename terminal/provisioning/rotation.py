@@ -32,6 +32,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from terminal.journal.store import writer_lock
 from terminal.provisioning.constants import JOURNAL_FILE
 from terminal.provisioning.errors import CommandFailed
 from terminal.provisioning.status import Status
@@ -87,12 +88,22 @@ def archive_foreign_journal(data_dir: Path | str, signing_public: bytes, now: fl
         return None
     if not _read(journal).foreign_to(signing_public.hex()):
         return None
-    _fold_wal(journal)
-    contents = _read(journal)
-    archive = _matching_archive(data_dir, contents)
-    if archive is None:
-        archive = _copy(journal, data_dir / archive_name(contents.public_key, now), contents)
-    remove_journal(journal)
+    try:     # no Journal may append while it is copied and removed: every open one holds this shared
+        lock = writer_lock(journal, exclusive=True)
+    except BlockingIOError:
+        raise CommandFailed(
+            Status.INTERNAL,
+            f"{journal} was signed by the old keys and is still open in another process (the hotline daemon?); "
+            "left it as it is: stop the daemon (`systemctl stop hotline`) and run enrol again") from None
+    try:
+        _fold_wal(journal)
+        contents = _read(journal)
+        archive = _matching_archive(data_dir, contents)
+        if archive is None:
+            archive = _copy(journal, data_dir / archive_name(contents.public_key, now), contents)
+        remove_journal(journal)
+    finally:
+        os.close(lock)
     return archive.name
 
 

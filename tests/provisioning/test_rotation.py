@@ -1,6 +1,7 @@
 """Zeroize then enrol: the journal signed by the old keys is archived, whole, and the unit passes its
 power-on journal check with the new keys. Real SQLite files; crashes simulated at each step."""
 
+import fcntl
 import os
 import re
 import sqlite3
@@ -9,6 +10,7 @@ import pytest
 
 from terminal.cli import main as hotline
 from terminal.journal import Journal, load_sqlite, verify
+from terminal.journal.store import lock_path
 from terminal.keys import load_keys
 from terminal.provisioning import rotation
 from terminal.provisioning.rotation import archive_foreign_journal, archive_name
@@ -40,7 +42,8 @@ def write_journal(path, keys, records=5):
 
 
 def data_files(tmp_path):
-    return sorted(p.name for p in (tmp_path / "data").iterdir())
+    """The data directory's journals (not the writers' lock file, which stays)."""
+    return sorted(p.name for p in (tmp_path / "data").iterdir() if p.name != "journal.sqlite.lock")
 
 
 def assert_whole_copy(path, old, public_key):
@@ -130,6 +133,32 @@ def test_an_old_journal_still_open_elsewhere_is_left_alone_until_enrol_runs_agai
     assert result["created"] is False
     assert_whole_copy(tmp_path / "data" / result["archived_journal"], old, old_keys.identity.signing_public)
     assert not journal_path(tmp_path).exists()
+
+
+def test_no_writer_can_open_the_journal_while_it_is_copied_and_removed(unit, tmp_path, monkeypatch):
+    """The off-line daemon journalling a failed self-test while enrol copies the old journal
+    would append to a file about to be removed: every Journal takes the writer lock first
+    (shared, waiting), and rotation holds it exclusively throughout."""
+    old_keys, old = rekeyed(unit, tmp_path)
+    probes = []
+
+    def probe(*args):
+        fd = os.open(lock_path(journal_path(tmp_path)), os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):                 # a Journal opening now would wait
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            probes.append(args)
+        finally:
+            os.close(fd)
+
+    for name in ("_copy", "remove_journal"):
+        real = getattr(rotation, name)
+        monkeypatch.setattr(rotation, name, lambda *args, real=real: (probe(*args), real(*args))[1])
+    archived = ok(unit, Command.ENROL)["archived_journal"]
+    assert len(probes) == 2
+    assert load_sqlite(tmp_path / "data" / archived).records == old.records
+    with Journal(journal_path(tmp_path), None) as journal:        # and afterwards the writer gets in at once
+        journal.append("boot", version="off line")
 
 
 def crash_once(monkeypatch, module, name, when):
