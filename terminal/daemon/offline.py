@@ -1,7 +1,8 @@
 """A unit that failed its power-on self-test: off the line, but not silent about it.
 
 It lights the fault LED and journals every check's result, so the failure is
-seen at the desk and proven afterwards. Both are best effort: whatever broke
+seen at the desk and proven afterwards (unless the journal itself failed its
+check: nothing is chained onto a journal that may have been cut or edited). Both are best effort: whatever broke
 (the config, the key file, the journal itself) may stop one of them, and that
 is logged rather than raised, because the unit must stay up to serve USB
 provisioning. With an unusable key file the records are chained but unsigned
@@ -66,10 +67,20 @@ def _light_fault_led(cfg, pin_factory) -> LED | None:
 
 def _journal(cfg, verdict: PostVerdict) -> int:
     """Append the boot and every power-on check's result; returns how many records were written."""
-    try:
-        signing = load_keys(cfg.unit.key_dir).signing
-    except (HotlineError, OSError, ValueError):
-        signing = None                      # the keystore check already says why
+    checks = {r.name: r for r in verdict.summary.results}
+    key_ok = "keystore" in checks and checks["keystore"].passed
+    chain = checks.get("journal_chain")
+    if key_ok and chain is not None and not chain.passed:
+        # Chaining onto a journal that failed its own check would blur where it broke.
+        log.error("off line: not writing to a journal that failed its check (%s)", chain.detail)
+        return 0
+    signing = None                          # as the self-test found it, even if mended since
+    if key_ok:
+        try:
+            signing = load_keys(cfg.unit.key_dir).signing
+        except (HotlineError, OSError, ValueError):
+            pass
+    if signing is None:
         log.warning("off line: journalling without a signature (the unit's key is unusable)")
     path = Path(cfg.unit.data_dir) / JOURNAL_FILE
     written = 0

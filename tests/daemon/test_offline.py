@@ -60,3 +60,21 @@ def test_unusable_config_or_journal_is_logged_not_raised(tmp_path, caplog):
     off_line = OffLine(config_path, verdict, pin_factory=MockFactory())
     assert off_line.fault_led is None and off_line.journalled == 0
     assert "the config is unusable" in caplog.text
+
+
+def test_a_journal_that_failed_its_check_is_not_written_to(tmp_path, caplog):
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close(), b_sim.sock.close()
+    journal = tmp_path / "A" / "data" / "journal.sqlite"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_bytes(b"not a journal at all")               # cut, overwritten, whatever it was
+    verdict = run_post(a_sim.config_path)
+    assert [r.name for r in verdict.summary.failures] == ["journal_chain"]
+    caplog.set_level(logging.ERROR)
+    off_line = OffLine(a_sim.config_path, verdict, pin_factory=MockFactory())
+    try:
+        assert off_line.fault_led.is_lit and off_line.journalled == 0
+        assert journal.read_bytes() == b"not a journal at all"  # left exactly as found, for the auditor
+        assert "not writing to a journal that failed its check" in caplog.text
+    finally:
+        off_line.close()
