@@ -87,12 +87,16 @@ def test_killed_and_restarted_units_deliver_each_message_once_with_receipts(tmp_
         sent.append(a.expect("send-returned")[0]["id"])
         a.kill()                                            # right after send() returned
         senders.append(a)
+    # A killed sender may have committed a receipt and died before printing it: its own
+    # database says so. The restarted one need only report the rest.
+    with sqlite3.connect(a_db) as c:
+        committed = {r[0] for r in c.execute("SELECT id FROM outbox WHERE state = 'read'")}
     a = Unit(a_db, pa, pb)
     first_b = b
     first_b.expect("MessageReceived")
     first_b.kill()                                          # right after it stored one
     b = Unit(b_db, pb, pa, "--auto-ack")
-    read = expect_read(a, senders, set(sent))
+    read = expect_read(a, senders, set(sent) - committed) | committed
     a.kill(), b.kill()
 
     shown = [e["id"] for unit in (first_b, b) for e in unit.events("MessageReceived")]
