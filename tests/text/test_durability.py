@@ -77,7 +77,23 @@ def ids(db: Path, table: str) -> list[str]:
         return [r[0] for r in c.execute(f"SELECT id FROM {table} ORDER BY rowid")]
 
 
-def test_killed_and_restarted_units_deliver_each_message_once_with_receipts(tmp_path):
+@pytest.fixture
+def spawn():
+    """Start units; whatever is still running when the test ends (a failure) is killed."""
+    started: list[Unit] = []
+
+    def start(*args) -> Unit:
+        started.append(Unit(*args))
+        return started[-1]
+    yield start
+    for unit in started:
+        if unit.proc.poll() is None:
+            unit.proc.kill()
+            unit.proc.wait()
+
+
+def test_killed_and_restarted_units_deliver_each_message_once_with_receipts(tmp_path, spawn):
+    Unit = spawn
     a_db, b_db, pa, pb = tmp_path / "a.db", tmp_path / "b.db", free_port(), free_port()
     b = Unit(b_db, pb, pa, "--auto-ack")
     b.expect("ready")
