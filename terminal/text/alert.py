@@ -57,5 +57,9 @@ class AlertPolicy:
         for p, id in due:
             self._due[id] = (now + self.intervals[p], p)
 
+    def clock_stepped(self, step: float) -> None:
+        """The clock behind `now` stepped by `step` seconds: each re-alert keeps its interval."""
+        self._due = {id: (at + step, p) for id, (at, p) in self._due.items()}
+
     def next_action(self) -> MessageLed | RingerBurst | None:
         return self._actions.popleft() if self._actions else None

@@ -72,6 +72,7 @@ class TextChannel:
         self.window = window
         self.reachable = False
         self.dropped: Counter[str] = Counter()
+        self.dropped_samples = 0                    # round-trip samples a clock step made absurd
         self.rtt = RttEstimator(initial_rto, min_rto, max_rto)
         self._queue: list[tuple[int, float, int, bytes, str]] = []
         self._order = itertools.count()
@@ -180,6 +181,21 @@ class TextChannel:
                 receipt.retry.back_off(now)
         self._pump(now)
 
+    def clock_stepped(self, step: float, *, exact: bool = True) -> None:
+        """Call when the clock behind `now` stepped by `step` seconds (negative: backwards).
+
+        Retransmission deadlines move with it, so every wait keeps its length. A round trip
+        under way is timed across the step if `step` was measured (`exact`); if it is only
+        a guess, that round trip gives no sample. Stored times (`created`, a receipt's `at`)
+        are what a person saw and stay as they are.
+        """
+        for out in self._inflight.values():
+            out.retry.clock_stepped(step)
+            if out.sent_at is not None:
+                out.sent_at = out.sent_at + step if exact else None
+        for receipt in self._receipts.values():
+            receipt.retry.clock_stepped(step)
+
     @property
     def queued(self) -> int:
         return len(self._queue)
@@ -222,7 +238,7 @@ class TextChannel:
         if out is None:
             return                                  # already delivered: a duplicate ack
         if not out.resent and out.sent_at is not None:
-            self.rtt.sample(now - out.sent_at)
+            self._sample(now - out.sent_at)
             out.sent_at = None                      # one sample per message
         progress = ack.received & ~out.received
         out.received = ack.received                 # latest word wins: a restarted peer forgets fragments
@@ -230,6 +246,19 @@ class TextChannel:
             self._deliver(out, now)
         elif progress:
             out.retry.restart(self.rtt.rto, now)    # the path works: resend the rest soon
+
+    def _sample(self, rtt: float) -> None:
+        """Feed a clean round trip to the estimator, unless the clock stepped under it.
+
+        A negative one, or one longer than the longest timeout, can only come from a step the
+        owner did not report (a real round trip that long would have timed out first, and a
+        resent message gives no sample), so it is ignored rather than skewing every timeout.
+        """
+        if 0.0 <= rtt <= self.rtt.maximum:
+            self.rtt.sample(rtt)
+        else:
+            self.dropped_samples += 1
+            log.debug("round-trip sample of %.3f s ignored: the clock stepped", rtt)
 
     def _deliver(self, out: _Outgoing, now: float) -> None:
         del self._inflight[out.seq]

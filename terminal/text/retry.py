@@ -51,5 +51,10 @@ class Retry:
         self.rto = rto
         self.arm(now)
 
+    def clock_stepped(self, step: float) -> None:
+        """The clock behind `now` stepped by `step` seconds: the wait keeps its length."""
+        if self.deadline is not None:
+            self.deadline += step
+
     def due(self, now: float) -> bool:
         return self.deadline is not None and self.deadline <= now

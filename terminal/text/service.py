@@ -3,10 +3,16 @@
 Call `start(now)` once, then feed link events and payloads in; after every
 call, send `payloads_to_send(now)` on CHANNEL_TEXT, drain `next_event()`, and
 re-arm one timer at `get_timer()`. Pass wall-clock seconds as `now` (times are
-stored and shown). Every effect of a call is committed to SQLite before its
-payloads are handed out, so no receipt is ever sent for something not on disk.
-If the store fails, the call raises StoreError, its payloads are discarded and
-the channel is rebuilt from the store: the peer's retransmissions recover.
+stored and shown). Timers keep their length across a step of that clock: a
+caller that can measure a step (against a monotonic clock) reports it with
+`clock_stepped`; a backward step it does not report is noticed on the next call
+(see `_observe`). An unreported forward step makes what was pending due at once:
+one burst of retransmissions and re-alerts, then the usual schedule.
+
+Every effect of a call is committed to SQLite before its payloads are handed
+out, so no receipt is ever sent for something not on disk. If the store fails,
+the call raises StoreError, its payloads are discarded and the channel is
+rebuilt from the store: the peer's retransmissions recover.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class TextService:
         self._events: deque[Event] = deque()
         self.reachable_since: float | None = None
         self._stale = False
+        self._last_now: float | None = None         # the latest `now` seen, to notice the clock going back
         self.channel = self._load()
 
     def _load(self) -> TextChannel:
@@ -57,6 +64,7 @@ class TextService:
 
     def start(self, now: float) -> None:
         """Call once after construction: lights the LED and rings for what is still unread."""
+        self._observe(now)
         self._update_alert(now)
 
     def close(self) -> None:
@@ -68,6 +76,7 @@ class TextService:
         """Queue a message; returns its id once it is on disk. Refuses bad input (TextRefused)."""
         text = check_text(text)
         precedence = Precedence.parse(precedence)
+        self._observe(now)
         id = uuid.uuid4().hex
         self.store.enqueue(id, precedence, text, now)
         self._events.append(MessageQueued(id, precedence, now))
@@ -77,6 +86,7 @@ class TextService:
 
     def ack(self, id: str, now: float) -> str:
         """A person read received message `id` (or a unique prefix of it); returns the full id."""
+        self._observe(now)
         full_id, changed = self.store.acknowledge(id, now)
         if changed:
             self._events.append(MessageAcknowledged(full_id, now))
@@ -92,17 +102,21 @@ class TextService:
 
     def on_payload(self, payload: bytes, now: float) -> None:
         """A payload that arrived on CHANNEL_TEXT."""
+        self._observe(now)
         self._step(lambda: self.channel.receive(payload, now), now)
 
     def on_peer_reachable(self, now: float) -> None:
+        self._observe(now)
         self.reachable_since = now
         self._step(lambda: self.channel.peer_reachable(now), now)
 
     def on_peer_unreachable(self, now: float) -> None:
+        self._observe(now)
         self.reachable_since = None
         self.channel.peer_unreachable(now)
 
     def payloads_to_send(self, now: float) -> list[bytes]:
+        self._observe(now)
         return self.channel.payloads_to_send(now)
 
     def get_timer(self) -> float | None:
@@ -110,9 +124,19 @@ class TextService:
         return min(timers, default=None)
 
     def handle_timer(self, now: float) -> None:
+        self._observe(now, timer_fired=True)
         self.alert.handle_timer(now)
         self._drain_alert()
         self._step(lambda: self.channel.handle_timer(now), now)
+
+    def clock_stepped(self, step: float) -> None:
+        """Call when the clock behind `now` stepped by `step` seconds (negative: backwards).
+
+        For a caller that measures the step (against a monotonic clock): every pending
+        retransmission, read receipt and re-alert keeps the wait it had left, and a round trip
+        under way is timed across the step.
+        """
+        self._shift(step, exact=True)
 
     def next_event(self) -> Event | None:
         return self._events.popleft() if self._events else None
@@ -122,6 +146,29 @@ class TextService:
         return sum(self.channel.dropped.values())
 
     # --- keeping channel and store in step --------------------------------------------
+
+    def _observe(self, now: float, timer_fired: bool = False) -> None:
+        """Notice the clock going back since the last call and move every timer with it.
+
+        Without a monotonic clock the step's size is a guess. In `handle_timer` the caller's
+        timer has just fired, so the earliest deadline was reached: the step is `now` minus
+        that deadline. Elsewhere no time is assumed to have passed since the last call, so a
+        timer may run late by at most what had elapsed of it.
+        """
+        last = self._last_now
+        if last is not None and now < last:
+            if timer_fired and (deadline := self.get_timer()) is not None:
+                last = max(last, deadline)
+            self._shift(now - last, exact=False)
+        self._last_now = now
+
+    def _shift(self, step: float, exact: bool) -> None:
+        log.info("clock stepped by %+.3f s (%s); pending text timers moved with it",
+                 step, "measured" if exact else "noticed going back")
+        self.channel.clock_stepped(step, exact=exact)
+        self.alert.clock_stepped(step)
+        if self._last_now is not None:
+            self._last_now += step
 
     def _step(self, call, now: float) -> None:
         if self._stale:
