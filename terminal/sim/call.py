@@ -60,6 +60,14 @@ async def connect_call(a: Unit, b: Unit, timeout: float = 5.0) -> tuple["CallWat
     return wa, wb
 
 
+async def hang_up(a: Unit, b: Unit, wb: "CallWatcher", timeout: float = 5.0):
+    """A hangs up, B sees the call end, B replaces its handset; B's CallEnded and its time."""
+    replace(a)
+    ended = await wb.wait_for(act.CallEnded, timeout)
+    replace(b)
+    return ended
+
+
 def hook_pin(unit: Unit):
     return unit.pin_factory.pin(unit.call.hardware.profile.hook.pin)
 

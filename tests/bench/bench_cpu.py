@@ -21,8 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
-from terminal.call import actions as act  # noqa: E402
-from terminal.sim.call import bring_up, connect_call, replace  # noqa: E402
+from terminal.sim.call import bring_up, connect_call, hang_up  # noqa: E402
 from terminal.sim.provision import provision_pair  # noqa: E402
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit  # noqa: E402
 from tests.bench.bench_baresip import _long_speech, measure_baresip_call  # noqa: E402
@@ -45,9 +44,7 @@ async def our_call(seconds: float) -> float:
             await asyncio.sleep(seconds)
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
             frames = a.call.voice.stats["frames_received"] + b.call.voice.stats["frames_received"]
-            replace(a)
-            await wb.wait_for(act.CallEnded, 5)
-            replace(b)
+            await hang_up(a, b, wb)
         finally:
             await a.close()
             await b.close()

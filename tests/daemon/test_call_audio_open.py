@@ -7,11 +7,10 @@ import asyncio
 from gpiozero.pins.mock import MockFactory
 
 from terminal.audio.errors import AudioError
-from terminal.call import actions as act
 from terminal.daemon.calling import AUDIO_OPEN_ATTEMPTS
 from terminal.daemon.records import VoiceMessage
 from terminal.journal import load
-from terminal.sim.call import bring_up, connect_call, lift, replace
+from terminal.sim.call import bring_up, connect_call, hang_up, lift, replace
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
 from terminal.voice.codec import Encoder
@@ -58,9 +57,7 @@ async def test_a_busy_handset_is_tried_again_and_the_call_gets_its_audio(tmp_pat
         await asyncio.wait_for(device.playing.wait(), 5)
         assert device.tries == 4 and a.call.voice.stats["frames_received"] > 0
         assert not a.call.hardware.leds["fault"].is_lit
-        replace(a)
-        await wb.wait_for(act.CallEnded, 5)
-        replace(b)
+        await hang_up(a, b, wb)
     finally:
         await a.close()
         await b.close()
@@ -77,9 +74,7 @@ async def test_a_handset_that_never_opens_is_a_fault_and_the_call_goes_on(tmp_pa
         assert device.tries >= AUDIO_OPEN_ATTEMPTS and device.played == 0
         assert a.call.hardware.leds["fault"].is_lit
         assert a.call.machine.state.name == "CONNECTED"
-        replace(a)
-        await wb.wait_for(act.CallEnded, 5)
-        replace(b)
+        await hang_up(a, b, wb)
     finally:
         await a.close()
         await b.close()

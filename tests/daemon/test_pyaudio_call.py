@@ -8,7 +8,7 @@ from gpiozero.pins.mock import MockFactory
 
 from terminal.audio.alsaconf import alsa_config_path, wav_to_raw, write_file_asoundrc
 from terminal.call import actions as act
-from terminal.sim.call import bring_up, connect_call, replace
+from terminal.sim.call import bring_up, connect_call, hang_up
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
 from terminal.sim.speech import SAMPLES, padded_speech, speech_match
@@ -27,9 +27,7 @@ async def test_a_call_through_real_portaudio_on_one_side(tmp_path, monkeypatch):
         await bring_up(a, b, (a_sim.sock, b_sim.sock))
         wa, wb = await connect_call(a, b)
         await asyncio.sleep(6.5)                                          # they talk
-        replace(a)
-        await wb.wait_for(act.CallEnded, 5)
-        replace(b)
+        await hang_up(a, b, wb)
         await wb.wait_for(act.StopVoice, 5)
         received = b.call.last_voice_stats["frames_received"]
     finally:
