@@ -62,7 +62,10 @@ def test_sim_json_summary(tmp_path):
     assert text["delivery_latency_ms"]["max"] > 0
     call = summary["call"]
     assert call["answered"] and call["who_hung_up"] == {"A": "local", "B": "peer"}
-    assert call["frames_received"] == call["frames_sent"] > 500
+    # Lossless loopback: every frame arrives, except those B sent while A's hang-up was on
+    # its way (A's voice has stopped): a frame or two, a few more on a loaded machine.
+    assert call["frames_sent"] - 5 <= call["frames_received"] <= call["frames_sent"]
+    assert call["frames_sent"] > 500
     # Each handset heard the other side's speech (envelope correlation with the source).
     assert call["speech_match"]["A_heard_B"] > 0.8 and call["speech_match"]["B_heard_A"] > 0.8
     for path in call["wav"].values():
