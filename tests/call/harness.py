@@ -88,7 +88,11 @@ class Pair:
             due = [item for item in self.in_flight if item[0] <= nxt]
             self.in_flight = [item for item in self.in_flight if item[0] > nxt]
             for _, dest, payload in due:
-                self.feed(dest, dest.receive(payload, nxt))
+                # A unit told its peer is unreachable gets nothing until told it is back: the real
+                # link reports PeerReachable before it delivers anything, so a packet still in
+                # flight when both sides were told "down" is, here, simply lost.
+                if dest.reachable:
+                    self.feed(dest, dest.receive(payload, nxt))
             for m in (self.a, self.b):
                 if m.get_timer() is not None and m.get_timer() <= nxt:
                     self.feed(m, m.handle_timer(nxt))
