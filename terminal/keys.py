@@ -59,7 +59,12 @@ def atomic_write(path: Path | str, data: bytes, mode: int = 0o600) -> None:
         except FileNotFoundError:
             pass
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path | str) -> None:
+    """Make the latest renames and unlinks in directory `path` durable."""
+    dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dir_fd)
     finally:

@@ -24,6 +24,7 @@ from terminal.errors import HotlineError
 from terminal.keys import load_keys
 from terminal.link.events import PeerReachable, PeerUnreachable
 from terminal.selftest.post import run_post
+from terminal.selftest.runner import journal_recorder
 
 log = logging.getLogger("hotline")
 WATCHDOG_EVERY = 5.0
@@ -54,8 +55,9 @@ async def _run_unit(config_path: str, notifier, wake: asyncio.Event) -> None:
 
     unit.listeners.append(on_event)
     await unit.start()
+    record = journal_recorder(unit.journal.record)
     for result in verdict.summary.results:   # the self-test that let the unit on line, journalled
-        unit.journal.record("selftest", check=result.name, passed=result.passed, detail=result.detail)
+        record(result)
     notifier.notify("STATUS=on line")
     log.warning("unit %s on line; peer %s", cfg.unit.id, cfg.peer.id)
     try:

@@ -18,16 +18,17 @@ from pathlib import Path
 
 from gpiozero import LED
 from gpiozero.exc import GPIOZeroError
-from gpiozero.pins.mock import MockFactory
 
 from terminal import __version__
 from terminal import config as config_mod
 from terminal.errors import HotlineError
 from terminal.hardware.profile import load_profile
+from terminal.hardware.unit import configured_pin_factory
 from terminal.journal import Journal
 from terminal.keys import load_keys
 from terminal.selftest.integrity import JOURNAL_FILE
 from terminal.selftest.post import PostVerdict
+from terminal.selftest.runner import journal_recorder
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,7 @@ class OffLine:
 
 
 def _light_fault_led(cfg, pin_factory) -> LED | None:
-    if pin_factory is None and cfg.hardware.pin_factory == "mock":
-        pin_factory = MockFactory()
+    pin_factory = configured_pin_factory(cfg.hardware, pin_factory)
     try:
         fault = load_profile(cfg.hardware.board).led_fault
         led = LED(fault.pin, active_high=fault.active_high, pin_factory=pin_factory)
@@ -89,8 +89,9 @@ def _journal(cfg, verdict: PostVerdict) -> int:
         with Journal(path, signing, unit=cfg.unit.id) as journal:
             journal.append("boot", version=__version__)
             written += 1
+            record = journal_recorder(journal.append)
             for result in verdict.summary.results:
-                journal.append("selftest", check=result.name, passed=result.passed, detail=result.detail)
+                record(result)
                 written += 1
     except (HotlineError, OSError, sqlite3.Error) as exc:
         log.error("off line: cannot journal the failed self-test (%s)", exc)

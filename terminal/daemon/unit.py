@@ -25,11 +25,10 @@ from terminal.audio.pyaudio_handset import PyAudioHandset
 from terminal.call.settings import CallSettings
 from terminal.daemon.calling import CallLink
 from gpiozero.exc import BadPinFactory
-from gpiozero.pins.mock import MockFactory
 
 from terminal.errors import ConfigError
 from terminal.hardware.profile import load_profile
-from terminal.hardware.unit import Hardware
+from terminal.hardware.unit import Hardware, configured_pin_factory
 from terminal.daemon.records import RecordsLink
 from terminal.daemon.selftesting import attach_selftest
 from terminal.daemon.voicemail import VoicemailBox
@@ -145,8 +144,7 @@ class Unit:
         self.selftest_timer = attach_selftest(self, self.selftest_loopback)
 
     def _pins(self):
-        if self.pin_factory is None and self.config.hardware.pin_factory == "mock":
-            self.pin_factory = MockFactory()
+        self.pin_factory = configured_pin_factory(self.config.hardware, self.pin_factory)
         return self.pin_factory
 
     def _make_call(self) -> CallLink:

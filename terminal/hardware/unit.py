@@ -10,10 +10,19 @@ import time
 from typing import Callable
 
 from gpiozero import LED, Button, DigitalInputDevice, DigitalOutputDevice
+from gpiozero.pins.mock import MockFactory
 
 from terminal.hardware.hook import HookSwitch
 from terminal.hardware.profile import BoardProfile
 from terminal.hardware.ringer import Ringer
+
+
+def configured_pin_factory(hardware_config, given=None):
+    """The pin factory a unit's `[hardware]` section asks for: `given` if there is one, gpiozero's
+    MockFactory for `pin_factory = "mock"`, else None (gpiozero picks the board's own)."""
+    if given is None and hardware_config.pin_factory == "mock":
+        return MockFactory()
+    return given
 
 
 class Hardware:

@@ -22,7 +22,8 @@ from pathlib import Path
 from terminal import __version__
 from terminal.config import parse_host_port
 from terminal.errors import ConfigError, KeyFileError
-from terminal.keys import PRIVATE_KEYS_FILE, decode_key, encode_key, fingerprint, generate_keys, load_keys
+from terminal.keys import (PRIVATE_KEYS_FILE, decode_key, encode_key, fingerprint, fsync_dir, generate_keys,
+                           load_keys)
 from terminal.provisioning import args as A
 from terminal.provisioning.bundle import BundleError, make_bundle, verify_bundle
 from terminal.provisioning.constants import JOURNAL_CHUNK, JOURNAL_FILE, JOURNAL_SNAPSHOT_FILE, PROTOCOL_VERSION
@@ -320,8 +321,4 @@ def _destroy(path: Path) -> None:
         f.flush()
         os.fsync(f.fileno())
     path.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)

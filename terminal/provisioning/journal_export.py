@@ -17,14 +17,20 @@ def take_snapshot(journal: Path, snapshot: Path) -> dict:
     if not journal.exists():
         raise CommandFailed(Status.NOT_AVAILABLE, f"no journal at {journal} yet")
     tmp = snapshot.with_name(snapshot.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    with closing(sqlite3.connect(journal.resolve().as_uri() + "?mode=ro", uri=True)) as source, closing(
-        sqlite3.connect(tmp)
-    ) as target:
-        source.backup(target)
-        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, even from a WAL journal
+    backup(journal, tmp)
     os.replace(tmp, snapshot)
     return describe_snapshot(snapshot)
+
+
+def backup(journal: Path, copy: Path) -> None:
+    """Copy `journal` into a new file `copy` page by page under SQLite's own locking,
+    as one self-contained file (rollback journal, even from a WAL journal)."""
+    copy.unlink(missing_ok=True)
+    with closing(sqlite3.connect(journal.resolve().as_uri() + "?mode=ro", uri=True)) as source, closing(
+        sqlite3.connect(copy)
+    ) as target:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")
 
 
 def describe_snapshot(snapshot: Path) -> dict:

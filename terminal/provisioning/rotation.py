@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from terminal.journal.store import writer_lock
+from terminal.keys import fsync_dir
 from terminal.provisioning.constants import JOURNAL_FILE
 from terminal.provisioning.errors import CommandFailed
+from terminal.provisioning.journal_export import backup
 from terminal.provisioning.status import Status
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ def remove_journal(journal: Path) -> None:
     for suffix in _SIDE_FILES:
         journal.with_name(journal.name + suffix).unlink(missing_ok=True)
     journal.unlink(missing_ok=True)
-    _fsync_dir(journal.parent)
+    fsync_dir(journal.parent)
 
 
 def _read(path: Path) -> _Contents:
@@ -161,18 +163,13 @@ def _copy(journal: Path, archive: Path, expected: _Contents) -> Path:
         raise CommandFailed(Status.INTERNAL, f"{archive} exists and holds other records; left {journal} "
                                              "as it is: run enrol again in a second")
     tmp = archive.with_name(archive.name + _TMP_SUFFIX)
-    tmp.unlink(missing_ok=True)
-    with closing(sqlite3.connect(journal.resolve().as_uri() + "?mode=ro", uri=True)) as source, closing(
-        sqlite3.connect(tmp)
-    ) as target:
-        source.backup(target)
-        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    backup(journal, tmp)
     if _read(tmp) != expected:
         tmp.unlink()
         raise CommandFailed(Status.INTERNAL, f"the copy of {journal} differs from it; left the journal as it is")
     _fsync_file(tmp)
     os.replace(tmp, archive)
-    _fsync_dir(archive.parent)
+    fsync_dir(archive.parent)
     return archive
 
 
@@ -185,14 +182,6 @@ def _remove_partial_copies(data_dir: Path) -> None:
 
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:
