@@ -178,22 +178,18 @@ def cmd_journal_pull(options, device) -> int:
 
 def cmd_journal_verify(options, device) -> int:
     try:
-        from terminal.journal.commands import describe
-        from terminal.journal.load import load
-        from terminal.journal.pubkey import parse_public_key
-        from terminal.journal.verify import verify
+        from terminal.journal.audit import audit_file, key_from_bundle, key_from_text
     except ImportError:
         raise commands.HostError("journal verify is not available in this build (terminal.journal is missing)") from None
     if options.bundle:
-        key = commands.read_bundle(options.bundle)[1].signing_public
+        expected = key_from_bundle(options.bundle)
     elif options.public_key:
-        key = parse_public_key(options.public_key)
+        expected = key_from_text(options.public_key)
     else:
         raise commands.HostError("give the unit's signing key: --bundle its identity bundle, or --public-key KEY")
-    data = load(options.file)
-    verdict = verify(data.records, data.checkpoints, key)
-    _print(options, verdict.as_dict(), describe(verdict))
-    return 0 if verdict.ok else 1
+    result = audit_file(options.file, expected, witness=options.witness)
+    _print(options, result.as_dict(), result.describe())
+    return result.exit_code
 
 
 def cmd_report(options, device) -> int:
@@ -281,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="a pulled journal (SQLite) or JSON export")
     p.add_argument("--bundle", type=Path, help="the unit's identity bundle (its signing key is trusted)")
     p.add_argument("--public-key", help="the unit's Ed25519 public key (base64, hex or a file)")
+    p.add_argument("--witness", type=Path, metavar="PEER_JOURNAL",
+                   help="the peer unit's pulled journal: check this one against the checkpoints it witnessed")
     p.set_defaults(func=cmd_journal_verify)
     p = add("report", cmd_report, "build an HTML report from pulled journals (one or both units)")
     p.add_argument("file", type=Path, nargs="+", help="pulled journals (SQLite) or JSON exports")

@@ -1,8 +1,10 @@
 """A unit that failed its power-on self-test: off the line, but not silent about it.
 
 It lights the fault LED and journals every check's result, so the failure is
-seen at the desk and proven afterwards (unless the journal itself failed its
-check: nothing is chained onto a journal that may have been cut or edited). Both are best effort: whatever broke
+seen at the desk and proven afterwards. When the journal itself failed its
+check (cut, edited, or holding records this unit did not write), nothing is
+chained onto it or signed: it is left as it is for the auditors, and the
+results go to a fresh file beside it (FAULT_JOURNAL_FILE). Both are best effort: whatever broke
 (the config, the key file, the journal itself) may stop one of them, and that
 is logged rather than raised, because the unit must stay up to serve USB
 provisioning. With an unusable key file the records are chained but unsigned
@@ -25,8 +27,8 @@ from terminal.errors import HotlineError
 from terminal.hardware.profile import load_profile
 from terminal.hardware.unit import configured_pin_factory
 from terminal.journal import Journal
+from terminal.journal.store import FAULT_JOURNAL_FILE, unit_journal
 from terminal.keys import load_keys
-from terminal.selftest.integrity import JOURNAL_FILE
 from terminal.selftest.post import PostVerdict
 from terminal.selftest.runner import journal_recorder
 
@@ -70,10 +72,12 @@ def _journal(cfg, verdict: PostVerdict) -> int:
     checks = {r.name: r for r in verdict.summary.results}
     key_ok = "keystore" in checks and checks["keystore"].passed
     chain = checks.get("journal_chain")
+    path, head = unit_journal(cfg.unit)
     if key_ok and chain is not None and not chain.passed:
         # Chaining onto a journal that failed its own check would blur where it broke.
-        log.error("off line: not writing to a journal that failed its check (%s)", chain.detail)
-        return 0
+        path, head = path.with_name(FAULT_JOURNAL_FILE), None
+        log.error("off line: the journal failed its check (%s); left as it is, journalling to %s",
+                  chain.detail, path)
     signing = None                          # as the self-test found it, even if mended since
     if key_ok:
         try:
@@ -82,11 +86,10 @@ def _journal(cfg, verdict: PostVerdict) -> int:
             pass
     if signing is None:
         log.warning("off line: journalling without a signature (the unit's key is unusable)")
-    path = Path(cfg.unit.data_dir) / JOURNAL_FILE
     written = 0
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with Journal(path, signing, unit=cfg.unit.id) as journal:
+        with Journal(path, signing, unit=cfg.unit.id, head_path=head) as journal:
             journal.append("boot", version=__version__)
             written += 1
             record = journal_recorder(journal.append)

@@ -1,5 +1,11 @@
 """A reliable side channel between the units for things that are not a person's text:
-each call's outcome (so both journals hold both sides' view) and voice messages.
+each call's outcome (so both journals hold both sides' view), voice messages, and the
+unit's signed journal checkpoints, which the peer journals as `peer_checkpoint` records:
+a second, independent copy of the unit's journal head in another country.
+
+Checkpoints are coalesced: at most one is on its way at a time, and when it is
+delivered the newest signed since then follows. The newest covers every record
+before it through the hash chain, so nothing is lost by skipping those between.
 
 It reuses the text channel's machinery (exactly-once, receipts, an SQLite
 outbox that survives restarts and outages) as a second, separate service on
@@ -17,6 +23,7 @@ from typing import Callable
 
 from terminal.daemon.texting import TextLink
 from terminal.journal import JournalFieldError
+from terminal.journal.recovery import checkpoint_fields
 from terminal.link.constants import CHANNEL_RECORDS
 from terminal.text import events as ev
 from terminal.text.service import TextService
@@ -35,11 +42,16 @@ class VoiceMessage:
 
 class RecordsLink(TextLink):
     def __init__(self, service: TextService, send, journal, loop, voicemail,
-                 on_voice_message: Callable[[VoiceMessage], None]):
-        """`voicemail`: a VoicemailBox that keeps parts and whole messages on disk."""
+                 on_voice_message: Callable[[VoiceMessage], None], signer: str = ""):
+        """`voicemail`: a VoicemailBox that keeps parts and whole messages on disk; `signer`: the
+        unit's signing key (hex), named in each checkpoint it sends for the peer to witness."""
         super().__init__(service, send, journal, loop, channel=CHANNEL_RECORDS, journal_kinds={})
         self._voicemail = voicemail
         self._on_voice_message = on_voice_message
+        self._signer = signer
+        self._witness_sent: str | None = None       # id of the checkpoint message on its way
+        self._witness_next = None                   # the newest checkpoint waiting for it
+        self.witnessed = 0                          # checkpoints the peer has taken
         self.listeners.append(self._on_event)
 
     def send_outcome(self, call_id: str, fields: dict) -> None:
@@ -53,11 +65,30 @@ class RecordsLink(TextLink):
             self._queue({"t": "voicemail", "call_id": message.call_id, "part": i, "parts": parts,
                          "frame_ms": message.frame_ms, "frames": [base64.b64encode(f).decode() for f in chunk]})
 
-    def _queue(self, item: dict) -> None:
-        self.service.send(json.dumps(item, separators=(",", ":")), "routine", self.now())
+    def witness(self, checkpoint) -> None:
+        """Send this signed checkpoint for the peer to journal, or keep it until the one on its way lands."""
+        self._witness_next = checkpoint
+        if self._witness_sent is None:
+            self._send_witness()
+
+    def _send_witness(self) -> None:
+        cp, self._witness_next = self._witness_next, None
+        if cp is not None:
+            self._witness_sent = self._queue({"t": "checkpoint", "seq": cp.seq, "hash": cp.hash,
+                                              "wall_us": cp.wall_us, "signature": cp.signature,
+                                              "signer": self._signer})
+
+    def _queue(self, item: dict) -> str:
+        id = self.service.send(json.dumps(item, separators=(",", ":")), "routine", self.now())
         self.pump()
+        return id
 
     def _on_event(self, event) -> None:
+        if isinstance(event, ev.MessageDelivered) and event.id == self._witness_sent:
+            self.witnessed += 1
+            self._witness_sent = None
+            self._send_witness()
+            return
         if not isinstance(event, ev.MessageReceived):
             return
         try:
@@ -65,6 +96,8 @@ class RecordsLink(TextLink):
             kind = item["t"]
             if kind == "outcome":
                 self._journal.record("peer_call_outcome", str(item["call_id"]), **item["fields"])
+            elif kind == "checkpoint":
+                self._journal.record("peer_checkpoint", **checkpoint_fields(item))
             elif kind == "voicemail":
                 message = self._voicemail.add_part(item)     # on disk before it is acknowledged
                 if message is not None:

@@ -17,6 +17,8 @@ from typing import Callable
 from terminal import __version__
 from terminal.daemon.journaling import JournalWriter
 from terminal.journal import Journal
+from terminal.journal import recovery
+from terminal.journal.store import unit_journal
 from terminal.keys import UnitKeys
 from terminal.control.server import ControlServer
 from terminal.daemon.texting import TextLink
@@ -75,6 +77,7 @@ class Unit:
         self.call: CallLink | None = None
         self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
+        self.journal_fault: str | None = None     # why the journal cannot be written, while it cannot
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -99,7 +102,13 @@ class Unit:
         link, peer = self.config.link, self.config.peer
         data_dir = self.config.unit.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.journal = JournalWriter(Journal(data_dir / "journal.sqlite", self.keys.signing, unit=self.name))
+        journal_path, head_path = unit_journal(self.config.unit)
+        loop = self.loop
+        self.journal = JournalWriter(
+            Journal(journal_path, self.keys.signing, unit=self.name, head_path=head_path,
+                    static_public=self.keys.identity.static_public),
+            on_fault=lambda reason: loop.call_soon_threadsafe(self._journal_fault, reason),
+            on_checkpoint=lambda cp, kinds: loop.call_soon_threadsafe(self._signed, cp, kinds))
         self.journal.record("boot", version=__version__)
         self.journal.arm(self.loop)
         self.session = LinkSession(
@@ -126,10 +135,12 @@ class Unit:
         self.handlers[CHANNEL_VOICE] = self.call.on_voice
         reachable = bool(self.session.reachable)
         self.records = RecordsLink(TextService(data_dir / "records.sqlite"), self.send, self.journal, self.loop,
-                                   self.voicemail, on_voice_message=self.call.add_voice_message)
+                                   self.voicemail, on_voice_message=self.call.add_voice_message,
+                                   signer=self.keys.identity.signing_public.hex())
         self.handlers[CHANNEL_RECORDS] = self.records.on_payload
         self.records.start(reachable)
         self.text = TextLink(TextService(data_dir / "text.sqlite"), self.send, self.journal, self.loop)
+        self._recover()
         self.text.listeners.append(self._on_text_action)
         self.handlers[CHANNEL_TEXT] = self.text.on_payload
         self.text.start(reachable)
@@ -164,6 +175,41 @@ class Unit:
                         liveness=self._call_liveness,
                         on_voice_message=lambda message: self.records.send_voice_message(message),
                         on_call_over=self._send_call_outcome, voicemail=self.voicemail)
+
+    def _recover(self) -> None:
+        """Before the stores say anything new: journal what a kill left committed in them but not
+        in the journal (terminal/journal/recovery.py)."""
+        messages = self.text.service.store.list()
+        items = [m.text for m in self.records.service.store.list() if m.direction == "in"]
+
+        def recover(journal: Journal) -> int:
+            found = journal.find(recovery.TEXT_KINDS + recovery.RECORDS_KINDS)
+            written = 0
+            for entries, source in ((recovery.missing_text(messages, recovery.journalled_text(found)), "text"),
+                                    (recovery.missing_records(items, recovery.journalled_records(found)),
+                                     "records")):
+                if entries:
+                    journal.append_many(entries + [("recovered", None, {"count": len(entries), "source": source})])
+                    log.warning("%s: journalled %d record(s) a stop left only in the %s store",
+                                self.name, len(entries), source)
+                    written += len(entries)
+            return written
+
+        self.journal.query(recover).add_done_callback(
+            lambda f: f.exception() is not None and log.error("%s: recovering journal records failed: %s",
+                                                              self.name, f.exception()))
+
+    def _journal_fault(self, reason: str | None) -> None:
+        """The journal stopped (reason) or started again (None) taking records: the fault LED says so."""
+        self.journal_fault = reason
+        if self.call is not None and reason is not None:
+            self.call.hardware.leds["fault"].on()     # the next passing self-test puts it out
+
+    def _signed(self, checkpoint, kinds: list[str]) -> None:
+        """A checkpoint was signed: the peer witnesses it, unless it covers only the peer's own
+        checkpoints (witnessing those back would never end)."""
+        if self.records is not None and any(kind != "peer_checkpoint" for kind in kinds):
+            self.records.witness(checkpoint)
 
     def _send_call_outcome(self, call_id: str) -> None:
         """Both journals hold both sides' view: summarise our records of the call for the peer."""

@@ -1,7 +1,7 @@
 """`hotline journal verify|export`: argparse wiring over load, verify and export.
 
 `register(subparsers)` adds the `journal` command; each handler is stored as
-`func` and returns an exit code (0 intact, 1 tampering found). Fatal errors
+`func` and returns an exit code (0 intact, 1 any other verdict). Fatal errors
 raise HotlineError subclasses for the CLI's top-level catch.
 """
 
@@ -13,23 +13,26 @@ import sys
 from pathlib import Path
 
 from terminal.journal import export
+from terminal.journal.audit import ExpectedKey, audit, key_from_bundle, key_from_text
 from terminal.journal.load import load, load_sqlite
-from terminal.journal.pubkey import parse_public_key
-from terminal.journal.verify import Verdict, verify
 
 
 def register(subparsers) -> None:
     journal = subparsers.add_parser("journal", help="verify or export the ring/answer journal")
     sub = journal.add_subparsers(dest="journal_command", required=True, metavar="{verify,export}")
 
-    v = sub.add_parser("verify", help="check the hash chain and signed checkpoints; exit 1 if tampered")
+    v = sub.add_parser("verify", help="check the hash chain, the signatures and the peer's witness; "
+                                      "exit 0 only if intact, 1 if not, 2 on unusable input")
     source = v.add_mutually_exclusive_group(required=True)
     source.add_argument("--db", type=Path, help="the journal's SQLite file")
     source.add_argument("--export", type=Path, metavar="FILE", help="a JSON export instead of the database")
     key = v.add_mutually_exclusive_group(required=True)
+    key.add_argument("--bundle", type=Path, help="the unit's identity bundle (the key its fingerprint names)")
     key.add_argument("--public-key", metavar="KEY",
                      help="the unit's Ed25519 public key: base64, hex, or a file (identity JSON accepted)")
     key.add_argument("--key-dir", type=Path, help="the unit's key directory (on the unit itself)")
+    v.add_argument("--witness", type=Path, metavar="PEER_JOURNAL",
+                   help="the peer unit's journal: hold this journal to the checkpoints the peer witnessed")
     v.add_argument("--checkpoints-from", type=Path, action="append", default=[], metavar="FILE",
                    help="also hold the journal to the checkpoints of an earlier export or copy "
                         "(detects records cut off since then); repeatable")
@@ -43,38 +46,23 @@ def register(subparsers) -> None:
     e.set_defaults(func=run_export)
 
 
-def _public_key(args) -> bytes:
+def expected_key(args) -> ExpectedKey:
     if args.key_dir is not None:
         from terminal.keys import load_keys
-        return load_keys(args.key_dir).identity.signing_public
-    return parse_public_key(args.public_key)
+        identity = load_keys(args.key_dir).identity
+        return ExpectedKey(identity.signing_public, identity.static_public, str(args.key_dir))
+    if args.bundle is not None:
+        return key_from_bundle(args.bundle)
+    return key_from_text(args.public_key)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     data = load_sqlite(args.db) if args.db is not None else load(args.export)
-    checkpoints = list(data.checkpoints)
     for earlier in args.checkpoints_from:
-        checkpoints += load(earlier).checkpoints
-    verdict = verify(data.records, checkpoints, _public_key(args))
-    print(json.dumps(verdict.as_dict(), indent=1) if args.json else describe(verdict))
-    return 0 if verdict.ok else 1
-
-
-def describe(verdict: Verdict) -> str:
-    """The verdict in words, one problem a line."""
-    span = f"records {verdict.first_seq}..{verdict.last_seq}" if verdict.records else "no records"
-    signed = (f"last signed checkpoint at record {verdict.last_checkpoint_seq}"
-              if verdict.last_checkpoint_seq else "no valid signed checkpoint")
-    head = f"{verdict.records} records ({span}), {verdict.checkpoints} checkpoints, {signed}"
-    if verdict.unsigned_tail:
-        head += f"; {verdict.unsigned_tail} records after it are not yet signed"
-    if verdict.ok:
-        return "intact: " + head
-    lines = [f"TAMPERED: {verdict.problem_count} problem(s); " + head]
-    lines += [f"  {p}" for p in verdict.problems]
-    if verdict.problem_count > len(verdict.problems):
-        lines.append(f"  ... and {verdict.problem_count - len(verdict.problems)} more")
-    return "\n".join(lines)
+        data.checkpoints += load(earlier).checkpoints
+    result = audit(data, expected_key(args), witness=None if args.witness is None else load(args.witness))
+    print(json.dumps(result.as_dict(), indent=1) if args.json else result.describe())
+    return result.exit_code
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -9,3 +9,8 @@ class JournalFieldError(HotlineError, ValueError):
 
 class JournalFormatError(HotlineError, ValueError):
     """A journal file or export cannot be read as records and checkpoints."""
+
+
+class JournalRewritten(JournalFormatError):
+    """The journal no longer holds the record this unit last wrote (its head file says which):
+    it was cut or rewritten behind the unit's back, and the unit must not sign it."""

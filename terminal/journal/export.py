@@ -24,6 +24,7 @@ def to_json(data: JournalData) -> str:
         "version": EXPORT_VERSION,
         "unit": data.unit,
         "public_key": data.public_key.hex() if data.public_key else None,
+        "static_public": data.static_public.hex() if data.static_public else None,
         "records": [r.as_dict() for r in data.records],
         "checkpoints": [c.as_dict() for c in data.checkpoints],
     }

@@ -53,7 +53,7 @@ class Kind:
 
 
 _MESSAGE = {"message_id": TEXT}
-_MESSAGE_OPTIONAL = {"precedence": PRECEDENCE, "direction": DIRECTION}
+_MESSAGE_OPTIONAL = {"precedence": PRECEDENCE, "direction": DIRECTION, "recovered": FLAG}
 
 KINDS: dict[str, Kind] = {
     "ring_started": Kind("required", {"direction": DIRECTION}),
@@ -81,6 +81,7 @@ KINDS: dict[str, Kind] = {
         "who_hung_up": SIDE,
         "escalations": COUNT,
         "peer_seq": COUNT,
+        "recovered": FLAG,
     }),
     "link_up": Kind("optional", {}, {"path": TEXT}),
     "link_down": Kind("optional", {}, {"reason": TEXT}),
@@ -94,6 +95,16 @@ KINDS: dict[str, Kind] = {
     "shutdown": Kind("optional", {}, {"reason": TEXT}),
     # Written by the journal itself when wall time jumps against monotonic time.
     "clock_step": Kind("optional", {"step_us": INT}),
+    # The peer's signed checkpoint, as it sent it: this unit witnesses the peer's journal
+    # (terminal/journal/verify.py checks the peer's journal against these).
+    "peer_checkpoint": Kind("optional", {"seq": COUNT, "hash": TEXT, "wall_us": INT, "signature": TEXT,
+                                         "signer": TEXT}, {"peer": TEXT, "recovered": FLAG}),
+    # Appends the unit could not write (disk full, I/O error), said as soon as it could write again:
+    # how many, which kinds ("ring_started:1,answered:1"), their time span and why.
+    "gap": Kind("optional", {"lost": COUNT, "kinds": TEXT, "from_us": INT, "to_us": INT, "reason": TEXT}),
+    # Records the unit found missing at start (killed between a store's commit and its journal
+    # append) and wrote from the store that did commit; the records themselves carry recovered=true.
+    "recovered": Kind("optional", {"count": COUNT, "source": TEXT}),
 }
 
 MAX_CALL_ID = 128

@@ -26,6 +26,7 @@ class JournalData:
     public_key: bytes | None = None
     unit: str | None = None
     source: str = ""
+    static_public: bytes | None = None    # the unit's X25519 key, as the file names it (for fingerprints)
 
 
 def load(path: Path | str) -> JournalData:
@@ -49,6 +50,7 @@ def load_sqlite(path: Path | str) -> JournalData:
     except sqlite3.Error as e:
         raise JournalFormatError(f"{path}: cannot open as SQLite ({e})") from None
     try:
+        db.execute("BEGIN")     # one read snapshot: a writer's commit between the two reads would look like a cut
         records = [schema.record_from_row(row) for row in db.execute(schema.SELECT_RECORDS + " ORDER BY seq")]
         checkpoints = [schema.checkpoint_from_row(row) for row in db.execute(schema.SELECT_CHECKPOINTS)]
         meta = dict(db.execute("SELECT key, value FROM meta"))
@@ -56,7 +58,8 @@ def load_sqlite(path: Path | str) -> JournalData:
         raise JournalFormatError(f"{path}: not a hotline journal ({e})") from None
     finally:
         db.close()
-    return JournalData(records, checkpoints, _key(meta.get("public_key"), path), meta.get("unit"), str(path))
+    return JournalData(records, checkpoints, _key(meta.get("public_key"), path), meta.get("unit"), str(path),
+                       _key(meta.get("static_public"), path))
 
 
 def load_json(path: Path | str) -> JournalData:
@@ -78,6 +81,7 @@ def load_json(path: Path | str) -> JournalData:
         _key(doc.get("public_key"), path),
         doc.get("unit") if isinstance(doc.get("unit"), str) else None,
         str(path),
+        _key(doc.get("static_public"), path),
     )
 
 

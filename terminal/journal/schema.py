@@ -44,6 +44,7 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_d BEFORE DELETE ON checkpoi
 
 SELECT_RECORDS = "SELECT seq, wall_us, mono_us, boot_id, kind, call_id, fields, prev_hash, hash FROM records"
 SELECT_CHECKPOINTS = "SELECT seq, hash, wall_us, signature FROM checkpoints ORDER BY rowid"
+SELECT_CHECKPOINTS_AFTER = "SELECT seq, hash, wall_us, signature FROM checkpoints WHERE seq > ? ORDER BY rowid"
 INSERT_RECORD = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_CHECKPOINT = "INSERT INTO checkpoints VALUES (?, ?, ?, ?)"
 

@@ -12,8 +12,18 @@ Durability, chosen deliberately:
   the chain's tail, inserts the record (and a clock-step record before it,
   and a checkpoint after it, when due) atomically: after a crash the file
   holds all of an append or none of it, so the chain never breaks.
-- Reopening a journal whose tail is past its last checkpoint is normal: the
-  chain continues from the last record and the next checkpoint covers it.
+- Every append transaction ends with a signed checkpoint over its last record
+  (`checkpoint_every=1`, the default), so what is on disk is signed: a power
+  cut can lose the transaction being written, never leave it unsigned. The
+  daemon's writer groups appends that queue up meanwhile into one transaction
+  (`append_many`): one fsync and one signature for the lot.
+- The head file (`head_path`, beside the unit's keys, outside this database)
+  holds the last record this unit wrote: its sequence number and hash, written
+  atomically after every commit. At open and inside every append the journal
+  must still hold that record unchanged, and nothing after it that this unit's
+  key did not sign (commits whose head write a power cut or a full disk
+  stopped); otherwise JournalRewritten is raised and nothing is appended or
+  signed, so the unit never signs a history it did not write.
 - Every open Journal holds a shared `flock` on `<journal>.lock` until it is
   closed (or its process dies), so a tool that must replace the file (enrol
   archiving a journal signed by old keys) can take it exclusively and know no
@@ -34,6 +44,8 @@ journal itself as a `clock_step` record, so reports can explain odd gaps.
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 import os
 import sqlite3
 import threading
@@ -47,13 +59,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.journal import canonical, schema
-from terminal.journal.errors import JournalFormatError
+from terminal.journal.errors import JournalFormatError, JournalRewritten
+from terminal.journal.verify import signature_ok
 from terminal.journal.kinds import check_record
 from terminal.journal.record import Checkpoint, Record
+from terminal.keys import atomic_write
+
+log = logging.getLogger(__name__)
 
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
-CHECKPOINT_EVERY = 100          # records
-CHECKPOINT_SECONDS = 300.0      # at most this long between a record and its checkpoint
+CHECKPOINT_EVERY = 1            # transactions: every append is signed
+CHECKPOINT_SECONDS = 60.0       # with checkpoint_every > 1: at most this long between a record and its checkpoint
+JOURNAL_FILE = "journal.sqlite"              # the evidence, in the unit's data directory
+FAULT_JOURNAL_FILE = "journal-fault.sqlite"  # where a unit whose journal failed its check journals why
+HEAD_FILE = "journal.head"                   # in the unit's key directory, outside the journal
+KEYLESS_SLACK = 2               # records one unsigned transaction adds (a clock_step and its record)
 CLOCK_STEP_US = 2_000_000
 
 
@@ -113,6 +133,8 @@ class Journal:
         clock_step_us: int = CLOCK_STEP_US,
         boot_id: str | None = None,
         unit: str | None = None,
+        head_path: Path | str | None = None,
+        static_public: bytes | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
         mono_ns: Callable[[], int] = time.monotonic_ns,
     ):
@@ -127,6 +149,10 @@ class Journal:
         self._wall_ns, self._mono_ns = wall_ns, mono_ns
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._head_path = None if head_path is None else Path(head_path)
+        self._head: tuple[int, str] | None = None     # the last record this unit wrote
+        self._static_public = static_public
+        self.last_checkpoint: Checkpoint | None = None
         try:
             # a file object, so even a Journal dropped without close() lets go when collected
             self._writer = os.fdopen(writer_lock(self.path), "rb", buffering=0)
@@ -164,40 +190,57 @@ class Journal:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (own_key,))
             if unit:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('unit', ?)", (unit,))
+            if self._static_public is not None and own_key is not None:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('static_public', ?)", (self._static_public.hex(),))
         last = db.execute("SELECT seq, wall_us, mono_us, boot_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         # Clock-offset baseline: only meaningful against a record from this same boot.
         self._offset_us = last[1] - last[2] if last and last[3] == self._boot_id else None
         cp = db.execute("SELECT MAX(seq) FROM checkpoints").fetchone()[0]
         self._checkpoint_seq = cp or 0
         self._checkpoint_mono = self._mono_ns()
+        if self._head_path is not None:
+            self._head = self._check_head(db, own_key)
+            self._write_head()
 
     # -- appending ---------------------------------------------------------
 
     def append(self, kind: str, call_id: str | None = None, **fields) -> Record:
-        """Validate, chain, write durably; returns the record once it is on disk.
+        """Validate, chain, sign, write durably; returns the record once it is on disk.
 
         Raises JournalFieldError (a ValueError) for a kind or field that does
-        not match kinds.KINDS; nothing is written then.
+        not match kinds.KINDS, JournalRewritten when the journal no longer
+        holds what this unit last wrote; nothing is written then.
         """
-        check_record(kind, call_id, fields)
-        with self._lock:
-            return self._append(kind, call_id, fields)
+        return self.append_many([(kind, call_id, fields)])[0]
 
-    def _append(self, kind: str, call_id: str | None, fields: dict) -> Record:
+    def append_many(self, entries: list[tuple[str, str | None, dict]]) -> list[Record]:
+        """Several records in one transaction, signed once at its end (group commit)."""
+        for kind, call_id, fields in entries:
+            check_record(kind, call_id, fields)
+        with self._lock:
+            return self._append(entries)
+
+    def _append(self, entries: list[tuple[str, str | None, dict]]) -> list[Record]:
         db = self._open_db()
         wall_us, mono_us = self._wall_ns() // 1000, self._mono_ns() // 1000
         offset = wall_us - mono_us
+        written = []
         with immediate(db):
             seq, prev = self._tail(db)
+            self._still_ours(seq, prev)
             if self._offset_us is not None and abs(offset - self._offset_us) >= self._step_us:
                 step = self._insert(db, seq + 1, prev, wall_us, mono_us, "clock_step", None,
                                     {"step_us": offset - self._offset_us})
                 seq, prev = step.seq, step.hash
-            record = self._insert(db, seq + 1, prev, wall_us, mono_us, kind, call_id, fields)
-            signed = self._checkpoint_if_due(db, record.seq, record.hash, wall_us)
+            for kind, call_id, fields in entries:
+                record = self._insert(db, seq + 1, prev, wall_us, mono_us, kind, call_id, fields)
+                seq, prev = record.seq, record.hash
+                written.append(record)
+            signed = self._checkpoint_if_due(db, seq, prev, wall_us)
         self._offset_us = offset
         self._signed(signed)
-        return record
+        self._wrote(seq, prev)
+        return written
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the tail now (if anything is unsigned); returns the checkpoint written."""
@@ -208,6 +251,7 @@ class Journal:
         db = self._open_db()
         with immediate(db):
             seq, last_hash = self._tail(db)
+            self._still_ours(seq, last_hash)
             due = seq > self._checkpoint_seq and self._key is not None
             cp = self._write_checkpoint(db, seq, last_hash, self._wall_ns() // 1000) if due else None
         self._signed(cp)
@@ -233,7 +277,8 @@ class Journal:
             if self._db is None:
                 return
             try:
-                self._checkpoint()
+                if self._db is not None and self._head_ok():
+                    self._checkpoint()
             finally:
                 self._db.close()
                 self._db = None
@@ -255,6 +300,14 @@ class Journal:
                 rows = db.execute(schema.SELECT_RECORDS + " ORDER BY seq").fetchall()
             else:
                 rows = db.execute(schema.SELECT_RECORDS + " WHERE call_id = ? ORDER BY seq", (call_id,)).fetchall()
+        return [schema.record_from_row(row) for row in rows]
+
+    def find(self, kinds: tuple[str, ...]) -> list[Record]:
+        """Every record of these kinds, in sequence order."""
+        with self._lock:
+            rows = self._open_db().execute(
+                schema.SELECT_RECORDS + f" WHERE kind IN ({','.join('?' * len(kinds))}) ORDER BY seq",
+                kinds).fetchall()
         return [schema.record_from_row(row) for row in rows]
 
     @property
@@ -298,3 +351,93 @@ class Journal:
         if cp is not None:
             self._checkpoint_seq = cp.seq
             self._checkpoint_mono = self._mono_ns()
+            self.last_checkpoint = cp
+
+    # -- the head: what this unit last wrote, kept outside the database ----
+
+    def _head_ok(self) -> bool:
+        if self._head is None:
+            return True
+        return self._tail(self._db) == self._head
+
+    def _still_ours(self, seq: int, last_hash: str) -> None:
+        """Inside a write transaction: the tail must be the record this unit last wrote."""
+        if self._head is not None and (seq, last_hash) != self._head:
+            raise JournalRewritten(
+                f"{self.path}: the journal's last record is {seq}, not record {self._head[0]} that this unit "
+                "last wrote: it was changed behind the unit's back; not appending to or signing it")
+
+    def _wrote(self, seq: int, last_hash: str) -> None:
+        if self._head_path is None:
+            return
+        self._head = (seq, last_hash)
+        try:
+            self._write_head()
+        except OSError as exc:   # the commit stands; the next append tries again
+            log.error("%s: cannot write the journal head file %s (%s)", self.path, self._head_path, exc)
+
+    def _write_head(self) -> None:
+        seq, last_hash = self._head
+        key = public_key_bytes(self._key).hex() if self._key is not None else None
+        doc = {"public_key": key, "seq": seq, "hash": last_hash, "journal": self.path.name}
+        self._head_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write(self._head_path, (json.dumps(doc, sort_keys=True) + "\n").encode())
+
+    def _check_head(self, db: sqlite3.Connection, own_key: str | None) -> tuple[int, str]:
+        return check_head(db, self.path, self._head_path, None if own_key is None else bytes.fromhex(own_key))
+
+
+def check_head(db: sqlite3.Connection, journal: Path, head_path: Path, own_public: bytes | None) -> tuple[int, str]:
+    """The journal holds the head this unit last wrote, unchanged, and what follows it is signed by
+    `own_public` up to the tail: commits whose head write a power cut or a full disk stopped. Only
+    the holder of the key can sign, so that is as strong as the head itself against anyone without
+    it; without a key, at most one transaction (KEYLESS_SLACK records) may follow.
+    Returns the journal's tail; raises JournalRewritten saying what is wrong."""
+    tail = Journal._tail(db)
+    head = read_head(head_path)
+    if head is not None and own_public is not None and head.get("public_key") not in (None, own_public.hex()):
+        head = None    # a head from before a re-key: its journal was archived at enrol
+    base_seq, base_hash = (head["seq"], head["hash"]) if head else (0, canonical.GENESIS_HASH)
+    where = f"{journal}: checked against {head_path}"
+    if tail[0] < base_seq:
+        raise JournalRewritten(f"{where}: the journal ends at record {tail[0]}, but this unit last wrote "
+                               f"record {base_seq}: records were cut off")
+    if base_seq:
+        row = db.execute("SELECT hash FROM records WHERE seq = ?", (base_seq,)).fetchone()
+        if row is None or row[0] != base_hash:
+            raise JournalRewritten(f"{where}: record {base_seq} is not the record this unit wrote "
+                                   "there: the journal was rewritten")
+    if tail[0] == base_seq:
+        return tail
+    after = tail[0] - base_seq
+    cps = db.execute(schema.SELECT_CHECKPOINTS_AFTER, (base_seq,)).fetchall()
+    if own_public is None:
+        ours = after <= KEYLESS_SLACK and not cps
+    else:
+        ours = any((row[0], row[1]) == tail and signature_ok(own_public, schema.checkpoint_from_row(row))
+                   for row in cps)
+    if not ours:
+        missing = "" if head else f" ({head_path} is missing)"
+        raise JournalRewritten(f"{where}: {after} record(s) after record {base_seq}, the last this unit "
+                               f"wrote{missing}, were not written by it; not appending to or signing them")
+    return tail
+
+
+def unit_journal(unit) -> tuple[Path, Path]:
+    """The journal and head file paths of a unit's config `[unit]` section."""
+    return Path(unit.data_dir) / JOURNAL_FILE, Path(unit.key_dir) / HEAD_FILE
+
+
+def read_head(path: Path | str) -> dict | None:
+    """The head file's contents, None if there is none; JournalFormatError if it is not one."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise JournalFormatError(f"{path}: the journal head file is unreadable ({exc})") from None
+    if not (isinstance(doc, dict) and isinstance(doc.get("seq"), int) and isinstance(doc.get("hash"), str)):
+        raise JournalFormatError(f"{path}: not a journal head file (expected seq and hash)")
+    return doc
+

@@ -26,6 +26,5 @@ USB_PRODUCT_ID = 0x0001
 USB_MANUFACTURER = "Hotline"
 USB_PRODUCT = "Hotline terminal"
 
-# The journal's SQLite file inside [unit] data_dir, and the snapshot served to the host.
-JOURNAL_FILE = "journal.sqlite"
+# The snapshot of the journal (terminal.journal.store.JOURNAL_FILE) served to the host.
 JOURNAL_SNAPSHOT_FILE = "journal-snapshot.sqlite"

@@ -26,7 +26,8 @@ from terminal.keys import (PRIVATE_KEYS_FILE, decode_key, encode_key, fingerprin
                            load_keys)
 from terminal.provisioning import args as A
 from terminal.provisioning.bundle import BundleError, make_bundle, verify_bundle
-from terminal.provisioning.constants import JOURNAL_CHUNK, JOURNAL_FILE, JOURNAL_SNAPSHOT_FILE, PROTOCOL_VERSION
+from terminal.journal.store import JOURNAL_FILE
+from terminal.provisioning.constants import JOURNAL_CHUNK, JOURNAL_SNAPSHOT_FILE, PROTOCOL_VERSION
 from terminal.provisioning.errors import CommandFailed, ProtocolError
 from terminal.provisioning.journal_export import describe_snapshot, read_chunk, take_snapshot
 from terminal.provisioning.messages import Request, Response

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from terminal.journal.store import writer_lock
 from terminal.keys import fsync_dir
-from terminal.provisioning.constants import JOURNAL_FILE
+from terminal.journal.store import JOURNAL_FILE
 from terminal.provisioning.errors import CommandFailed
 from terminal.provisioning.journal_export import backup
 from terminal.provisioning.status import Status

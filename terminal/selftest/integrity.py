@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
 from terminal import config as config_mod
 from terminal.errors import ConfigError, KeyFileError
 from terminal.journal import JournalFormatError, load_sqlite, verify
+from terminal.journal.errors import JournalRewritten
+from terminal.journal.store import check_head
+from terminal.journal.verify import NO_SIGNATURE, TAMPERED, UNSIGNED, WRONG_KEY
 from terminal.keys import UnitKeys, load_keys
 from terminal.selftest.result import CheckResult
 
-JOURNAL_FILE = "journal.sqlite"     # the name terminal.daemon.unit gives it in data_dir
 
 
 def check_config(path: Path | str) -> tuple[CheckResult, SimpleNamespace | None]:
@@ -33,8 +36,13 @@ def check_keystore(key_dir: Path | str) -> tuple[CheckResult, UnitKeys | None]:
     return CheckResult("keystore", True, f"keys load (fingerprint {keys.identity.fingerprint})"), keys
 
 
-def check_journal(path: Path | str, signing_public: bytes | None) -> CheckResult:
-    """Verify the journal's hash chain and signed checkpoints up to its head with the unit's own key."""
+def check_journal(path: Path | str, signing_public: bytes | None, head_path: Path | str | None = None) -> CheckResult:
+    """The journal's hash chain and signatures up to its head with the unit's own key, and (with
+    `head_path`) that it still holds the record this unit last wrote and nothing it did not write.
+
+    Records after the last checkpoint pass only when the head file shows this unit wrote them
+    (journalled while its key was unusable): the next checkpoint signs them. Anything else
+    the auditor's verifier would not call intact fails, with its verdict as the reason."""
     path = Path(path)
     if signing_public is None:
         return CheckResult("journal_chain", False, "journal not verified: the unit's signing key is unusable")
@@ -42,14 +50,29 @@ def check_journal(path: Path | str, signing_public: bytes | None) -> CheckResult
         return CheckResult("journal_chain", True, f"no journal yet at {path} (first start)", {"records": 0})
     try:
         data = load_sqlite(path)
-        verdict = verify(data.records, data.checkpoints, signing_public)
+        verdict = verify(data.records, data.checkpoints, signing_public, claimed_key=data.public_key,
+                         signatures="needed")
+        if head_path is not None:
+            _check_head(path, Path(head_path), signing_public)
+    except JournalRewritten as exc:
+        return CheckResult("journal_chain", False, f"REWRITTEN: {exc}", {"verdict": "REWRITTEN"})
     except JournalFormatError as exc:
         return CheckResult("journal_chain", False, f"journal unreadable: {exc}")
-    numbers = {"records": verdict.records, "last_seq": verdict.last_seq or 0,
+    numbers = {"records": verdict.records, "last_seq": verdict.last_seq or 0, "verdict": verdict.status,
                "unsigned_tail": verdict.unsigned_tail, "problems": verdict.problem_count}
-    if not verdict.ok:
-        first = verdict.problems[0]
-        return CheckResult("journal_chain", False, f"journal chain broken: {verdict.problem_count} problem(s), "
-                                                   f"first: {first}", numbers)
+    if verdict.status in (TAMPERED, WRONG_KEY):
+        return CheckResult("journal_chain", False, f"{verdict.status}: {verdict.reason}", numbers)
+    if verdict.status in (UNSIGNED, NO_SIGNATURE) and head_path is None:
+        return CheckResult("journal_chain", False, f"{verdict.status}: {verdict.reason}", numbers)
+    own = (f"; {verdict.unsigned_tail} record(s) this unit wrote without its key await a signature"
+           if verdict.unsigned_tail else "")
     return CheckResult("journal_chain", True, f"chain intact to record {verdict.last_seq or 0} "
-                                              f"({verdict.checkpoints} signed checkpoints)", numbers)
+                                              f"({verdict.checkpoints} signed checkpoints){own}", numbers)
+
+
+def _check_head(path: Path, head_path: Path, signing_public: bytes) -> None:
+    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        check_head(db, path, head_path, signing_public)
+    finally:
+        db.close()

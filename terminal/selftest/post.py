@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Mapping
 
 from terminal.selftest import vectors as default_vectors
 from terminal.selftest.codec_check import check_codec
-from terminal.selftest.integrity import JOURNAL_FILE, check_config, check_journal, check_keystore
+from terminal.journal.store import unit_journal
+from terminal.selftest.integrity import check_config, check_journal, check_keystore
 from terminal.selftest.kat import KATS, known_answer_test
 from terminal.selftest.result import CheckResult, Summary
 from terminal.selftest.runner import FaultLed, Record, report
@@ -52,8 +53,8 @@ def post_results(config_path: Path | str, *, kat_vectors: Mapping[str, Vector] |
         return results
     keys_result, keys = check_keystore(cfg.unit.key_dir)
     results.append(keys_result)
-    results.append(check_journal(Path(cfg.unit.data_dir) / JOURNAL_FILE,
-                                 keys.identity.signing_public if keys else None))
+    journal, head = unit_journal(cfg.unit)
+    results.append(check_journal(journal, keys.identity.signing_public if keys else None, head))
     return results
 
 

@@ -25,7 +25,9 @@ from terminal.audio.wavfile import FileHandset
 from terminal.netsim.impairment import Impairment
 from terminal.netsim.relay import UdpImpairmentRelay
 from host.report import build_report
-from terminal.journal import load as load_journal, verify
+from terminal.journal import load as load_journal
+from terminal.journal.audit import ExpectedKey, audit
+from terminal.journal.store import JOURNAL_FILE
 from terminal.hardware.profile import load_profile
 from terminal.selftest.post import run_post
 from terminal.selftest.sim import sim_selftest
@@ -182,22 +184,30 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
 
 
 def journal_summary(out_dir: Path, units: dict[str, Unit]) -> dict:
-    """Both journals, verified against each unit's public key, and the auditor's two-unit report."""
-    files = [out_dir / name / "data" / "journal.sqlite" for name in units]
+    """Both journals, each verified against its unit's key with the peer's journal as witness,
+    and the auditor's two-unit report."""
+    files = {name: out_dir / name / "data" / JOURNAL_FILE for name in units}
+    data = {name: load_journal(path) for name, path in files.items()}
     keys = [unit.keys.identity.signing_public for unit in units.values()]
     out = {}
-    for (name, unit), path, key in zip(units.items(), files, keys):
-        data = load_journal(path)
-        verdict = verify(data.records, data.checkpoints, key)
-        kinds = [r.kind for r in data.records]
-        out[name] = {"records": len(data.records), "verified": verdict.ok, "missed": kinds.count("missed"),
+    for (name, unit), peer in zip(units.items(), reversed(list(units))):
+        identity = unit.keys.identity
+        result = audit(data[name], ExpectedKey(identity.signing_public, identity.static_public, name),
+                       witness=data[peer])
+        verdict = result.verdict
+        kinds = [r.kind for r in data[name].records]
+        out[name] = {"records": len(data[name].records), "verified": verdict.ok, "verdict": verdict.status,
+                     "unsigned": verdict.unsigned_tail, "witnessed_by_peer": verdict.witness.matched,
+                     "witness_check": "ok" if verdict.status != "TAMPERED" and verdict.witness.matched else
+                     ("none witnessed" if not verdict.witness.matched else "FAILED"),
+                     "gaps": len(verdict.gaps), "missed": kinds.count("missed"),
                      "escalations": kinds.count("escalation"),
-                     "peer_outcomes": kinds.count("peer_call_outcome"), "path": str(path)}
+                     "peer_outcomes": kinds.count("peer_call_outcome"), "path": str(files[name])}
     report = out_dir / "report.html"
-    build_report(files, report, public_keys=keys, title="Simulated pair A-B")
+    build_report(list(files.values()), report, public_keys=keys, title="Simulated pair A-B")
     return {
         "records": sum(v["records"] for v in out.values()),
-        "verified": all(v["verified"] for v in out.values()),
+        "verified": all(v["verified"] and v["witness_check"] == "ok" for v in out.values()),
         "missed": sum(v["missed"] for v in out.values()),
         "escalations": sum(v["escalations"] for v in out.values()),
         "units": out,

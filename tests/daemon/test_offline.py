@@ -62,7 +62,7 @@ def test_unusable_config_or_journal_is_logged_not_raised(tmp_path, caplog):
     assert "the config is unusable" in caplog.text
 
 
-def test_a_journal_that_failed_its_check_is_not_written_to(tmp_path, caplog):
+def test_a_journal_that_failed_its_check_is_not_written_to_but_beside(tmp_path, caplog):
     a_sim, b_sim = provision_pair(tmp_path)
     a_sim.sock.close(), b_sim.sock.close()
     journal = tmp_path / "A" / "data" / "journal.sqlite"
@@ -73,8 +73,11 @@ def test_a_journal_that_failed_its_check_is_not_written_to(tmp_path, caplog):
     caplog.set_level(logging.ERROR)
     off_line = OffLine(a_sim.config_path, verdict, pin_factory=MockFactory())
     try:
-        assert off_line.fault_led.is_lit and off_line.journalled == 0
+        assert off_line.fault_led.is_lit and off_line.journalled == 1 + len(verdict.summary.results)
         assert journal.read_bytes() == b"not a journal at all"  # left exactly as found, for the auditor
-        assert "not writing to a journal that failed its check" in caplog.text
+        assert "the journal failed its check" in caplog.text and "journal-fault.sqlite" in caplog.text
+        fault = load_sqlite(journal.with_name("journal-fault.sqlite"))
+        chain = [r for r in fault.records if r.kind == "selftest" and r.fields["check"] == "journal_chain"]
+        assert len(chain) == 1 and not chain[0].fields["passed"]
     finally:
         off_line.close()

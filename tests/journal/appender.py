@@ -1,6 +1,9 @@
 """Child process for the SIGKILL test: appends in bursts and reports each returned seq on stdout.
 
     python -m tests.journal.appender JOURNAL_PATH SIGNING_KEY_HEX SEED
+
+The journal signs every append and keeps its head file beside it, as the daemon's does; reopening
+after each kill also checks that the head file and the journal still agree.
 """
 
 import random
@@ -13,7 +16,8 @@ from terminal.journal import Journal
 
 def main(path: str, key_hex: str, seed: str) -> None:
     rng = random.Random(seed)
-    journal = Journal(path, Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key_hex)), checkpoint_every=7)
+    journal = Journal(path, Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key_hex)),
+                      head_path=f"{path}.head")
     out = sys.stdout
     burst = 0
     while True:
@@ -22,7 +26,6 @@ def main(path: str, key_hex: str, seed: str) -> None:
             rec = journal.append("selftest", check="burst", passed=True, detail=f"{burst}.{i}")
             out.write(f"{rec.seq}\n")
             out.flush()
-        journal.checkpoint()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ GOOD = [
     ("boot", None, {}),
     ("shutdown", None, {"reason": "SIGTERM"}),
     ("clock_step", None, {"step_us": -3_000_000}),
+    ("peer_checkpoint", None, {"seq": 7, "hash": "ab" * 32, "wall_us": 1, "signature": "cd" * 64,
+                               "signer": "ef" * 32, "peer": "bravo"}),
+    ("gap", None, {"lost": 3, "kinds": "ring_started:1,answered:2", "from_us": 1, "to_us": 2,
+                   "reason": "disk full"}),
+    ("recovered", None, {"count": 2, "source": "text.sqlite"}),
 ]
 
 BAD = [

@@ -57,4 +57,5 @@ async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
     data = load(tmp_path / "A" / "data" / "journal.sqlite")
     verdict = verify(data.records, data.checkpoints, a.keys.identity.signing_public)
     assert verdict.ok and verdict.unsigned_tail == 0
-    assert [r.kind for r in data.records] == ["boot", "link_up", "shutdown"]
+    own = [r.kind for r in data.records if r.kind != "peer_checkpoint"]   # B may witness A's first checkpoints
+    assert own == ["boot", "link_up", "shutdown"]
