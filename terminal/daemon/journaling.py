@@ -90,6 +90,7 @@ class JournalWriter:
         self.failures = 0
         self._last_log = float("-inf")
         self.busy_since: float | None = None   # monotonic time the worker started its current transaction
+        self.retry_seconds = RETRY_SECONDS
 
     # -- appending -----------------------------------------------------------
 
@@ -180,7 +181,7 @@ class JournalWriter:
     def _retry_later(self) -> None:
         if self._closed or self._timer is not None:
             return
-        self._timer = self._loop.call_later(RETRY_SECONDS, self._retry)
+        self._timer = self._loop.call_later(self.retry_seconds, self._retry)
 
     def _retry(self) -> None:
         self._timer = None
