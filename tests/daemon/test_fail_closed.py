@@ -55,3 +55,49 @@ def test_unsafe_key_file_keeps_the_unit_off_line_until_mended(tmp_path):
     assert len(boots) == 2 and boots[0] < keystore[0][0] < boots[1] < keystore[1][0]
     verdict = verify(journal.records, journal.checkpoints, load_keys(tmp_path / "A" / "keys").identity.signing_public)
     assert verdict.ok and verdict.unsigned_tail == 0, verdict.as_dict()
+
+
+def test_a_unit_started_on_a_rewritten_journal_refuses_to_sign_it_and_shows_the_fault(tmp_path):
+    """Someone edits the SD card's journal (a missed call made answered), rechains it and strips the
+    checkpoints after the edit. The unit's head file, beside its keys, still names the record it
+    last wrote, so the unit fails journal_chain, stays off the line, signs nothing, leaves the
+    evidence as found and journals why in a fresh file."""
+    from terminal.journal import canonical
+    from tests.journal.helpers import unlock
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close()
+    journal = tmp_path / "A" / "data" / "journal.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "run", "--config", str(a_sim.config_path)],
+                            stderr=subprocess.PIPE, text=True)
+    read_until(proc, "on line")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    data = load_sqlite(journal)
+    assert len(data.records) > 5
+    with unlock(journal) as s:
+        prev = data.records[2].hash
+        for rec in data.records[3:]:
+            fields = {**rec.fields, "detail": "rewritten"} if rec.kind == "selftest" else rec.fields
+            body = {**rec.body(), "fields": fields, "prev_hash": prev}
+            prev = canonical.record_hash(body)
+            s.execute("UPDATE records SET fields = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                      (canonical.encode(fields).decode(), body["prev_hash"], prev, rec.seq))
+        s.execute("DELETE FROM checkpoints WHERE seq > 3")
+        s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    evidence = journal.read_bytes()
+
+    proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "run", "--config", str(a_sim.config_path)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        seen = read_until(proc, "staying off the line")
+        assert any("journal_chain" in line and "REWRITTEN" in line for line in seen), seen
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert journal.read_bytes() == evidence                    # not one byte signed or added
+    fault = load_sqlite(journal.with_name("journal-fault.sqlite"))
+    chain = [r.fields for r in fault.records if r.kind == "selftest" and r.fields["check"] == "journal_chain"]
+    assert len(chain) == 1 and not chain[0]["passed"] and "REWRITTEN" in chain[0]["detail"]
+    key = load_keys(tmp_path / "A" / "keys").identity.signing_public
+    assert verify(fault.records, fault.checkpoints, key).ok   # the fault journal itself is signed
