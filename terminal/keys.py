@@ -38,11 +38,13 @@ FINGERPRINT_LABEL = b"hotline identity fingerprint v1"
 _RAW = dict(encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw)
 
 
-def atomic_write(path: Path | str, data: bytes, mode: int = 0o600) -> None:
+def atomic_write(path: Path | str, data: bytes, mode: int = 0o600, *, sync_dir: bool = True) -> None:
     """Replace `path` with `data` so a crash at any point leaves old or new, never a mix.
 
     Temp file in the same directory (created with `mode`, never wider), write,
-    fsync, rename over the target, fsync the directory so the rename is durable.
+    fsync, rename over the target, fsync the directory so the rename is durable
+    (`sync_dir=False` for a file whose reader accepts the previous version after a
+    power cut, and would rather not pay for a second fsync on every write).
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -59,7 +61,8 @@ def atomic_write(path: Path | str, data: bytes, mode: int = 0o600) -> None:
         except FileNotFoundError:
             pass
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(path: Path | str) -> None:
