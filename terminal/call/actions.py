@@ -79,6 +79,17 @@ class StopRecording:
     reason: str
 
 
+@dataclass(frozen=True)
+class PlayVoiceMessage:
+    """Play the oldest waiting voice message in the earpiece; tell the machine `voice_message_ended`
+    once it has played to its end."""
+
+
+@dataclass(frozen=True)
+class StopVoiceMessage:
+    """Stop a voice message before its end (handset replaced, or the peer rang): it stays waiting."""
+
+
 # --- events (outcomes for the journal) -----------------------------------------
 
 @dataclass(frozen=True)
@@ -142,6 +153,6 @@ class EscalationStep:
 
 
 Action = (SendControl | StartRinger | StopRinger | SecondaryAlert | PlayTone | StartVoice | StopVoice
-          | SetIndicator | StartRecording | StopRecording)
+          | SetIndicator | StartRecording | StopRecording | PlayVoiceMessage | StopVoiceMessage)
 Event = CallStarted | PeerRinging | CallAnswered | CallMissed | CallFailed | CallEnded | EscalationStep
 Output = Action | Event

@@ -5,10 +5,19 @@
     IDLE --RING--> RINGING --lift--> CONNECTED --replace--> IDLE
     RINGBACK --T2--> NO_ANSWER (no-answer tone) --> RECORDING (voice message) --> CLEARED
     CONNECTED --peer HANGUP--> CLEARED (busy tone) --replace--> IDLE
+    IDLE --lift, voice message waiting--> LISTENING (plays it) --message ends--> CLEARED (busy tone)
 
-A RING arriving while this handset is already up (glare, a callback) connects
-at once. Each entry point returns the outputs in order (terminal.call.actions).
-The owner calls `handle_timer(now)` at `get_timer()`.
+Each lift does one thing. A lift while the peer rings here answers. Otherwise,
+a lift while a voice message waits plays the oldest one and places no call: the
+peer does not ring, nothing is journalled as a call, and when the message ends
+the busy tone says "hang up"; the duty officer replaces the handset and lifts
+again to ring (or to hear the next message). A handset replaced mid-message
+leaves it waiting.
+
+A RING arriving while this handset is already up (glare, a callback, the peer
+calling while its message plays here) connects at once. Each entry point
+returns the outputs in order (terminal.call.actions). The owner calls
+`handle_timer(now)` at `get_timer()`.
 """
 
 from __future__ import annotations
@@ -20,8 +29,8 @@ from typing import Callable
 
 from terminal.call.actions import (
     CallAnswered, CallEnded, CallFailed, CallMissed, CallStarted, EscalationStep, Output, PeerRinging,
-    PlayTone, SecondaryAlert, SendControl, SetIndicator, StartRecording, StartRinger, StartVoice, StopRecording,
-    StopRinger, StopVoice,
+    PlayTone, PlayVoiceMessage, SecondaryAlert, SendControl, SetIndicator, StartRecording, StartRinger, StartVoice,
+    StopRecording, StopRinger, StopVoice, StopVoiceMessage,
 )
 from terminal.call.escalation import MissedCall
 from terminal.call.messages import ControlMessage, Kind, MalformedControl, Reason
@@ -42,10 +51,11 @@ class State(enum.Enum):
     NO_ANSWER = "no_answer"      # ring gave up; no-answer tone before the voice message
     RECORDING = "recording"      # recording a voice message for the peer
     CLEARED = "cleared"          # off-hook after the call ended; busy tone
+    LISTENING = "listening"      # off-hook, playing a waiting voice message; no call
 
 
 _OFF_HOOK_UNCONNECTED = {State.WAITING, State.CALLING, State.RINGBACK, State.NO_ANSWER, State.RECORDING,
-                         State.CLEARED}
+                         State.CLEARED, State.LISTENING}
 
 
 class CallMachine:
@@ -75,11 +85,16 @@ class CallMachine:
 
     # --- entry points ----------------------------------------------------------
 
-    def hook_lifted(self, now: float) -> list[Output]:
+    def hook_lifted(self, now: float, message_waiting: bool = False) -> list[Output]:
+        """The handset went up. Ringing here: answer. Idle with `message_waiting` (a received voice
+        message not yet played): play it, and place no call. Idle otherwise: ring the peer."""
         out: list[Output] = []
         if self.missed.shown and self.settings.lift_acknowledges_missed:
             out += self.missed.acknowledge(now)
-        if self.state is State.IDLE:
+        if self.state is State.IDLE and message_waiting:
+            self.state = State.LISTENING
+            out.append(PlayVoiceMessage())
+        elif self.state is State.IDLE:
             out += self._start_outgoing(now)
         elif self.state is State.RINGING:
             out += self._stop_ringing()
@@ -106,6 +121,8 @@ class CallMachine:
                     CallEnded(cid, now - self._connected_at, "local", now)]
         elif state is State.RECORDING:
             out += [StopRecording(cid, "hung_up"), PlayTone(None, None)]
+        elif state is State.LISTENING:
+            out += [StopVoiceMessage()]
         else:
             out += [PlayTone(None, None)]
         return out + self._to_idle(now)
@@ -140,6 +157,13 @@ class CallMachine:
             out += self.missed.show(cid, now)
             out += self._to_idle(now)
         return out
+
+    def voice_message_ended(self, now: float) -> list[Output]:
+        """The voice message played to its end. The handset is still up: busy tone, no call."""
+        if self.state is not State.LISTENING:
+            return []
+        self.state = State.CLEARED
+        return [PlayTone("busy", self.tones.busy)]
 
     def acknowledge_missed(self, now: float) -> list[Output]:
         """A person acknowledged the missed-call indicator (a button, the UI)."""
@@ -217,6 +241,8 @@ class CallMachine:
                 out += [StopVoice(self.call_id), CallEnded(self.call_id, now - self._connected_at, "peer", now)]
             elif self.state is State.RECORDING:
                 out.append(StopRecording(self.call_id, "callback"))
+            elif self.state is State.LISTENING:
+                out.append(StopVoiceMessage())
             direction = "incoming"
             out += self._retire(now)
             out.append(CallStarted(cid, direction, now))

@@ -1,4 +1,4 @@
-"""Received voice messages on disk until someone has heard them.
+"""Voice messages: on disk until someone has heard them, and the recording and playing of one.
 
 Each part arrives over the records channel and is written (atomically, 0600)
 before it is acknowledged, so a restart loses nothing the peer was told we
@@ -11,13 +11,16 @@ import base64
 import json
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from terminal.daemon.records import VoiceMessage
 from terminal.keys import atomic_write
+from terminal.voice.codec import Decoder, Encoder
 
 _CALL_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 FRAME_MS = (10, 20, 40)
+VOICE_MESSAGE_BITRATE = 16000     # a recorded voice message's Opus bitrate
 log = logging.getLogger(__name__)
 
 
@@ -64,3 +67,46 @@ class VoicemailBox:
 
 def _message(data: dict) -> VoiceMessage:
     return VoiceMessage(data["call_id"], data["frame_ms"], tuple(base64.b64decode(f) for f in data["frames"]))
+
+
+@dataclass
+class Recording:
+    """A voice message being recorded from the handset microphone, one frame per tick."""
+    call_id: str
+    frame_ms: int
+    encoder: Encoder
+    frames: list[bytes] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, call_id: str, frame_ms: int) -> "Recording":
+        return cls(call_id, frame_ms, Encoder(frame_ms, VOICE_MESSAGE_BITRATE, fec=False))
+
+    def add(self, mic: bytes) -> None:
+        self.frames.append(self.encoder.encode(mic))
+
+    def finish(self) -> VoiceMessage | None:
+        """Stop recording: the message, or None if not one frame was recorded."""
+        self.encoder.close()
+        return VoiceMessage(self.call_id, self.frame_ms, tuple(self.frames)) if self.frames else None
+
+
+@dataclass
+class Playback:
+    """A received voice message being played into the earpiece, one frame per tick."""
+    message: VoiceMessage
+    decoder: Decoder
+    played: int = 0           # frames played so far
+
+    @classmethod
+    def start(cls, message: VoiceMessage) -> "Playback":
+        return cls(message, Decoder(message.frame_ms))
+
+    def next_frame(self) -> bytes | None:
+        """The next frame for the earpiece, or None once the message has played to its end."""
+        if self.played >= len(self.message.frames):
+            return None
+        self.played += 1
+        return self.decoder.decode(self.message.frames[self.played - 1])
+
+    def close(self) -> None:
+        self.decoder.close()

@@ -30,12 +30,16 @@ def normalise(outputs) -> list:
 
 def step(m: CallMachine, s: tuple) -> list:
     """One scripted step: ("lift", t), ("replace", t), ("recv", ControlMessage, t), ("reachable", t),
-    ("unreachable", t), ("timer", t), ("ack_missed", t)."""
+    ("unreachable", t), ("timer", t), ("ack_missed", t); ("lift_message", t) lifts while a voice
+    message waits, ("message_ended", t) says it has played to its end."""
     name, *args = s
     if name == "recv":
         return normalise(m.receive(bytes(args[0]), args[1]))
+    if name == "lift_message":
+        return normalise(m.hook_lifted(args[0], message_waiting=True))
     call = {"lift": m.hook_lifted, "replace": m.hook_replaced, "reachable": m.peer_reachable,
-            "unreachable": m.peer_unreachable, "timer": m.handle_timer, "ack_missed": m.acknowledge_missed}[name]
+            "unreachable": m.peer_unreachable, "timer": m.handle_timer, "ack_missed": m.acknowledge_missed,
+            "message_ended": m.voice_message_ended}[name]
     return normalise(call(*args))
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from terminal.call.actions import (
-    StartRecording, StartRinger, StartVoice, StopRecording, StopRinger, StopVoice,
+    PlayVoiceMessage, StartRecording, StartRinger, StartVoice, StopRecording, StopRinger, StopVoice, StopVoiceMessage,
 )
 from terminal.call.machine import State
 
@@ -21,7 +21,8 @@ OPS = st.lists(st.sampled_from(
     + [("wait", 0.05), ("wait", 0.3), ("wait", 2.0)] * 3
     + [("wait", 0.01), ("wait", 25.0), ("wait", 70.0), ("link", False), ("link", True),
        ("ack_missed", "a"), ("ack_missed", "b"),
-       ("cut", False), ("cut", True), ("notice", "a"), ("notice", "b")]
+       ("cut", False), ("cut", True), ("notice", "a"), ("notice", "b"),
+       ("hook_message", "a"), ("hook_message", "b"), ("message_ended", "a"), ("message_ended", "b")]
 ), max_size=40)
 
 
@@ -44,6 +45,8 @@ def check(p: Pair, off_hook: dict) -> None:
         assert isinstance(last(out, (StartRecording, StopRecording)), StartRecording) == (m.state is State.RECORDING)
         if m.state is State.RINGING:
             assert isinstance(last(out, (StartRinger, StopRinger)), StartRinger)
+        if m.state is State.LISTENING:
+            assert isinstance(last(out, (PlayVoiceMessage, StopVoiceMessage)), PlayVoiceMessage)
 
 
 @settings(max_examples=300, deadline=None)
@@ -53,10 +56,13 @@ def test_random_sequences(ops, loss, seed):
     p = Pair(drop=lambda sender, payload: rng.random() < loss)
     off_hook = {"a": False, "b": False}
     for op, arg in ops:
-        if op == "hook":
+        if op in ("hook", "hook_message"):         # hook_message: a voice message waits when it is lifted
             m = getattr(p, arg)
-            p.feed(m, m.hook_replaced(p.now) if off_hook[arg] else m.hook_lifted(p.now))
+            p.feed(m, m.hook_replaced(p.now) if off_hook[arg] else m.hook_lifted(p.now, op == "hook_message"))
             off_hook[arg] = not off_hook[arg]
+        elif op == "message_ended":
+            m = getattr(p, arg)
+            p.feed(m, m.voice_message_ended(p.now))
         elif op == "ack_missed":
             m = getattr(p, arg)
             p.feed(m, m.acknowledge_missed(p.now))

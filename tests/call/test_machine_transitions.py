@@ -6,7 +6,8 @@ import pytest
 
 from terminal.call.actions import (
     CallAnswered, CallEnded, CallFailed, CallMissed, CallStarted, EscalationStep, PeerRinging, PlayTone,
-    SecondaryAlert, SetIndicator, StartRecording, StartRinger, StartVoice, StopRecording, StopRinger, StopVoice,
+    PlayVoiceMessage, SecondaryAlert, SetIndicator, StartRecording, StartRinger, StartVoice, StopRecording, StopRinger,
+    StopVoice, StopVoiceMessage,
 )
 from terminal.call.machine import State
 from terminal.call.messages import ControlMessage
@@ -29,6 +30,8 @@ WAITING = [("unreachable", 0.0), ("lift", 1.0)]
 RINGING_HERE = [("recv", msg(RING, P), 0.0)]
 CALLEE_CONNECTED = RINGING_HERE + [("lift", 3.0)]
 MISSED_HERE = RINGING_HERE + [("timer", 20.0), ("timer", 60.0)]
+LISTENING = [("lift_message", 0.0)]
+LISTENED = LISTENING + [("message_ended", 3.0)]
 
 CASES = [
     # name, steps, state after, outputs the last step must include
@@ -141,6 +144,23 @@ CASES = [
      [SetIndicator("missed", False), EscalationStep(P, "acknowledged", 100.0, 0), msg(RING, C)]),
     ("a ring during a re-alert takes over the ringer", MISSED_HERE + [("timer", 360.0), ("recv", msg(RING, 9), 361.0)],
      State.RINGING, [SecondaryAlert(False), StartRinger(EU.ring), msg(RINGING, 9)]),
+    # Each lift does one thing: a waiting voice message is played, and that lift places no call.
+    ("idle, lift while a voice message waits: play it", LISTENING, State.LISTENING, [PlayVoiceMessage()]),
+    ("listening, the message ends: busy tone, still no call", LISTENED, State.CLEARED, [PlayTone("busy", EU.busy)]),
+    ("listened, handset replaced: idle, silent", LISTENED + [("replace", 4.0)], State.IDLE, [SILENCE]),
+    ("listened, replaced and lifted again: ring", LISTENED + [("replace", 4.0), ("lift", 5.0)], State.CALLING,
+     [CallStarted(C, "outgoing", 5.0), msg(RING, C)]),
+    ("listening, handset replaced mid-message: stop it (it stays waiting)", LISTENING + [("replace", 1.0)],
+     State.IDLE, [StopVoiceMessage()]),
+    ("listening, the peer rings: stop the message, connect", LISTENING + [("recv", msg(RING, P), 1.0)],
+     State.CONNECTED,
+     [StopVoiceMessage(), CallStarted(P, "incoming", 1.0), msg(ANSWER, P), StartVoice(P),
+      CallAnswered(P, 0.0, "incoming", 1.0)]),
+    ("ringing, lift with a voice message waiting: answer (the message waits)", RINGING_HERE + [("lift_message", 3.0)],
+     State.CONNECTED, [StopRinger(), msg(ANSWER, P), StartVoice(P), CallAnswered(P, 3.0, "incoming", 3.0)]),
+    ("lifting to hear a message acknowledges a missed call, and does not call back",
+     MISSED_HERE + [("lift_message", 100.0)], State.LISTENING,
+     [SetIndicator("missed", False), EscalationStep(P, "acknowledged", 100.0, 0), PlayVoiceMessage()]),
 ]
 
 
@@ -167,6 +187,10 @@ NOTHING_CASES = [
     ("stale RINGING in ringback", RINGBACK + [("recv", msg(RINGING, 55), 1.0)], State.RINGBACK, "stale"),
     ("lift while connected does nothing", CALLER_CONNECTED + [("lift", 5.0)], State.CONNECTED, None),
     ("replace while idle does nothing", [("replace", 1.0)], State.IDLE, None),
+    ("a message ending after its handset was replaced does nothing", LISTENING + [("replace", 1.0),
+                                                                              ("message_ended", 1.1)],
+     State.IDLE, None),
+    ("a message ending during a call does nothing", CALLER_CONNECTED + [("message_ended", 5.0)], State.CONNECTED, None),
 ]
 
 
@@ -184,6 +208,15 @@ def test_ignored(name, steps, state, counter):
         assert m.dropped[counter] == before[counter] + 1
     else:
         assert out == []
+
+
+def test_listening_to_a_waiting_voice_message_places_no_call():
+    """Issue 10: the lift that plays a waiting message rang the peer too (a phantom call in both journals)."""
+    m = machine(reachable=True)
+    for s in LISTENED + [("timer", 100.0), ("replace", 101.0)]:
+        out = run(m, [s])
+        assert sent(out) == [] and not [o for o in out if isinstance(o, (CallStarted, CallMissed, CallFailed))], s
+    assert m.get_timer() is None and m.state is State.IDLE
 
 
 def test_stale_ring_of_a_finished_call_is_not_rung_again():

@@ -24,6 +24,20 @@ def test_full_call_over_the_link():
     assert p.a.outbox.deadline() is None and p.b.outbox.deadline() is None     # everything acknowledged
 
 
+def test_lifting_to_hear_a_voice_message_does_not_ring_the_peer():
+    p = Pair()
+    p.feed(p.a, p.a.hook_lifted(0.0, message_waiting=True))
+    p.run_until(3.0)
+    p.feed(p.a, p.a.voice_message_ended(3.0))
+    p.run_until(10.0)
+    assert p.a.state is State.CLEARED and p.b.state is State.IDLE
+    assert p.outputs["b"] == [] and not p.in_flight
+    p.feed(p.a, p.a.hook_replaced(10.0))
+    p.feed(p.a, p.a.hook_lifted(11.0))              # lifted again: now it rings
+    p.run_until(11.1)
+    assert p.a.state is State.RINGBACK and p.b.state is State.RINGING
+
+
 def test_glare_both_lift_at_once_connects_on_one_call_id():
     p = Pair()
     p.feed(p.a, p.a.hook_lifted(0.0))

@@ -1,11 +1,20 @@
-"""Received voice messages survive a restart until they are played."""
+"""Received voice messages survive a restart until they are played, and playing one places no call."""
 
 import base64
 import stat
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
+from terminal.call import actions as act
+from terminal.daemon.calling import VoiceMessagePlayed
+from terminal.daemon.records import VoiceMessage
 from terminal.daemon.voicemail import VoicemailBox
+from terminal.journal import load
+from terminal.sim.call import CallWatcher, bring_up, lift, replace
+from terminal.sim.provision import provision_pair
+from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
+from terminal.voice.codec import Encoder
 
 
 def part(call_id, i, n, frames):
@@ -36,3 +45,36 @@ def test_malformed_parts_are_refused_and_write_nothing(tmp_path, bad):
     with pytest.raises(ValueError):
         box.add_part(bad)
     assert list((tmp_path / "vm").iterdir()) == []
+
+
+async def test_lifting_to_hear_a_waiting_voice_message_does_not_ring_the_peer(tmp_path):
+    """Issue 10: the lift that plays a waiting message placed a call too, so the peer rang and
+    both journals held a phantom call (missed on one side, incomplete on the other)."""
+    a_sim, b_sim = provision_pair(tmp_path, extra=SIM_TIMERS)
+    a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
+                      handset_factory=file_handsets(tmp_path / s.name, [None])) for s in (a_sim, b_sim))
+    await bring_up(a, b, (a_sim.sock, b_sim.sock))
+    wa, wb = CallWatcher(a), CallWatcher(b)
+    encoder = Encoder(20, 16000, fec=False)
+    frames = tuple(encoder.encode(bytes(1920)) for _ in range(10))
+    encoder.close()
+    try:
+        a.call.add_voice_message(VoiceMessage("call-7", 20, frames))
+        lift(a)                                               # message LED lit: the person listens
+        await wa.wait_for(VoiceMessagePlayed, 5)
+        assert a.call.voice_messages == []
+        # Loopback keeps order: once B has answered an echo, it has read whatever A sent before it.
+        assert await a.echo_test(b"after the lift", timeout=5) is not None
+        assert b.call.machine.state.name == "IDLE" and wb.first(act.StartRinger) is None
+        replace(a)
+        assert await a.echo_test(b"after the hang-up", timeout=5) is not None
+    finally:
+        await a.close()
+        await b.close()
+    assert wa.first(act.CallStarted) is None and wb.first(act.CallStarted) is None
+    for name in "AB":
+        records = load(tmp_path / name / "data" / "journal.sqlite").records
+        assert not [r for r in records if r.kind in ("ring_started", "missed", "call_failed", "call_ended")], name
+    steps = [r.fields["step"] for r in load(tmp_path / "A" / "data" / "journal.sqlite").records
+             if r.kind == "escalation"]
+    assert steps == ["voice_message_received", "voice_message_played"]
