@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     from terminal.selftest.commands import register as register_selftest
     from terminal.text.commands import register as register_text
 
+    from terminal.daemon.status import register as register_status
+
+    register_status(sub)
     register_journal(sub)
     register_text(sub)
     register_selftest(sub)

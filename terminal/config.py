@@ -165,11 +165,20 @@ def full_schema() -> dict[str, dict[str, Field]]:
     return {**SCHEMA, "call": call_section}
 
 
+# Sections a config may leave out altogether; the namespace then holds None. A unit not yet
+# paired has no [peer]: it is "unprovisioned", not misconfigured.
+OPTIONAL_SECTIONS = ("peer",)
+
+
 def validate(data: dict, source: str, base_dir: Path, schema: dict[str, dict[str, Field]] | None = None) -> SimpleNamespace:
     """Check `data` against `schema`; return sections as namespaces or raise one ConfigError listing all errors."""
     schema = schema if schema is not None else full_schema()
     errors: list[str] = []
     result = SimpleNamespace()
+    absent = [name for name in OPTIONAL_SECTIONS if name in schema and name not in data]
+    schema = {name: fields for name, fields in schema.items() if name not in absent}
+    for name in absent:
+        setattr(result, name, None)
     for section in data:
         if section not in schema:
             errors.append(f"{source}: unknown section [{section}].{_suggest(section, schema)}")
@@ -219,6 +228,8 @@ def redacted(config: SimpleNamespace, schema: dict[str, dict[str, Field]] | None
     schema = schema if schema is not None else full_schema()
     out = {}
     for section, fields in schema.items():
+        if getattr(config, section, None) is None:
+            continue
         values = vars(getattr(config, section))
         out[section] = {
             key: ("********" if fields[key].secret and values[key] is not None else values[key])

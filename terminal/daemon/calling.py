@@ -6,7 +6,8 @@ Actuator, tones and voice through the handset, outcomes into the journal.
 The handset runs (paced frame by frame) while the handset is off the cradle;
 each tick one microphone frame goes to the voice encoder when a call is
 connected, and one frame goes to the earpiece: the far side's voice, a tone,
-or silence.
+or silence. Whether a lift plays a waiting voice message or rings the peer is the
+call machine's rule (terminal/call/machine.py); this adapter plays what it is told to.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from terminal.hardware.actuate import Actuator
 from terminal.hardware.unit import Hardware
 from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_VOICE
 from terminal.daemon.records import VoiceMessage
-from terminal.voice.codec import Decoder, Encoder
+from terminal.daemon.voicemail import Playback, Recording
 from terminal.voice.stream import VoiceSession
 from terminal.voice.tones import ToneGenerator, ToneSpec
 
@@ -41,7 +42,6 @@ class VoiceMessagePlayed:
 
 _HARDWARE = (act.StartRinger, act.StopRinger, act.SecondaryAlert, act.SetIndicator)
 _FINAL = (act.CallEnded, act.CallMissed, act.CallFailed)
-VOICE_MESSAGE_BITRATE = 16000
 # A handset that will not open is tried again for about a second before the call is
 # declared without audio: a self-test's loopback gives the device up within a frame.
 AUDIO_OPEN_ATTEMPTS = 20
@@ -70,10 +70,10 @@ class CallLink:
         self._liveness = liveness
         self._on_voice_message = on_voice_message
         self._on_call_over = on_call_over
-        self._recording: tuple[str, Encoder, list[bytes]] | None = None
+        self._recording: Recording | None = None
         self._voicemail = voicemail
         self.voice_messages: list[VoiceMessage] = voicemail.pending() if voicemail else []   # not yet played
-        self._playback: tuple[VoiceMessage, Decoder, int] | None = None
+        self._playback: Playback | None = None
         self._text_unread = False
         self._journal = journal
         self._loop = loop
@@ -85,7 +85,6 @@ class CallLink:
         self._audio_stop: asyncio.Event | None = None
         self._audio_task: asyncio.Task | None = None
         self._audio_retry: asyncio.TimerHandle | None = None
-        self._play_on_open = False
         self._timer: asyncio.TimerHandle | None = None
         self._call_started: dict[int, float] = {}
         hardware.hook.when_lifted = self._lifted
@@ -136,9 +135,8 @@ class CallLink:
 
     def _lifted(self) -> None:
         now = self.now()
-        self._run(self.machine.hook_lifted(now), now)   # the call goes ahead even if audio fails
-        self._play_on_open = True                       # a waiting voice message plays once audio runs
-        self._start_audio(now)
+        self._run(self.machine.hook_lifted(now, message_waiting=bool(self.voice_messages)), now)
+        self._start_audio()                             # the call goes ahead even if audio fails
 
     def _replaced(self) -> None:
         now = self.now()
@@ -164,46 +162,31 @@ class CallLink:
                 ToneSpec.from_tone(out.tone), self._frame_samples())
         elif isinstance(out, act.StartVoice):
             self._start_voice()
-            self._start_audio(now)
+            self._start_audio()
             self._liveness(True)
         elif isinstance(out, act.StopVoice):
             self._stop_voice()
             self._liveness(False)
         elif isinstance(out, act.StartRecording):
-            encoder = Encoder(self.voice_config.frame_ms, VOICE_MESSAGE_BITRATE, fec=False)
-            self._recording = (f"{out.call_id}", encoder, [])
+            self._recording = Recording.start(f"{out.call_id}", self.voice_config.frame_ms)
         elif isinstance(out, act.StopRecording):
             self._stop_recording(deliver=out.reason in ("hung_up", "limit"))
+        elif isinstance(out, act.PlayVoiceMessage):
+            self._stop_playback()
+            self._playback = Playback.start(self.voice_messages[0])     # it ticks once audio runs
+        elif isinstance(out, act.StopVoiceMessage):
+            self._stop_playback()
         else:
             self._journal_event(out)
             if isinstance(out, _FINAL):
                 self._on_call_over(f"{out.call_id}")
 
     def _journal_event(self, out) -> None:
-        record = self._journal.record
-        cid = f"{out.call_id}" if hasattr(out, "call_id") else None
-        if isinstance(out, act.CallStarted):
-            record("ring_started", cid, direction=out.direction)
-        elif isinstance(out, act.PeerRinging):
-            record("peer_ringing", cid)
-        elif isinstance(out, act.CallAnswered):
-            by = "local" if out.direction == "incoming" else "peer"
-            record("answered", cid, time_to_answer_ms=_ms(out.time_to_answer), answered_by=by)
-        elif isinstance(out, act.CallMissed):
-            record("missed", cid, rang_for_ms=_ms(out.rang_for))
-        elif isinstance(out, act.CallFailed):
-            record("call_failed", cid, reason=out.reason, tried_for_ms=_ms(out.tried_for))
-        elif isinstance(out, act.EscalationStep):
-            detail = {} if out.detail is None else {"detail": str(out.detail)}
-            record("escalation", cid, step=out.step, **detail)
-        elif isinstance(out, act.CallEnded):
+        entry = JOURNAL_RECORDS.get(type(out))
+        if entry is not None:
+            kind, fields = entry
             stats = self.voice.stats if self.voice is not None else self.last_voice_stats
-            record("call_ended", cid, duration_ms=_ms(out.duration), who_hung_up=out.who_hung_up,
-                   frames_lost=stats.get("frames_concealed", 0) + stats.get("frames_fec_recovered", 0)
-                   + stats.get("frames_redundancy_recovered", 0),
-                   frames_concealed=stats.get("frames_concealed", 0),
-                   frames_fec_recovered=stats.get("frames_fec_recovered", 0),
-                   jitter_us=int(stats.get("jitter_ms", 0) * 1000))
+            self._journal.record(kind, f"{out.call_id}", **fields(out, stats))
 
     # ----- voice and audio ---------------------------------------------------
 
@@ -218,32 +201,34 @@ class CallLink:
     def _stop_recording(self, deliver: bool) -> None:
         if self._recording is None:
             return
-        call_id, encoder, frames = self._recording
-        self._recording = None
-        encoder.close()
-        if deliver and frames:
-            message = VoiceMessage(call_id, self.voice_config.frame_ms, tuple(frames))
-            self._journal.record("escalation", call_id, step="voice_message_recorded",
-                                 detail=f"{len(frames) * message.frame_ms / 1000:.1f} s")
+        message, self._recording = self._recording.finish(), None
+        if deliver and message is not None:
+            self._journal.record("escalation", message.call_id, step="voice_message_recorded",
+                                 detail=f"{len(message.frames) * message.frame_ms / 1000:.1f} s")
             self._on_voice_message(message)
 
-    def _play_voice_message(self) -> bytes | None:
+    def _play_voice_message(self, now: float) -> bytes | None:
         """The next frame of a voice message being played, or None when there is none (or it ended)."""
         if self._playback is None:
             return None
-        message, decoder, index = self._playback
-        if index < len(message.frames):
-            self._playback = (message, decoder, index + 1)
-            return decoder.decode(message.frames[index])
-        decoder.close()
-        self._playback = None
+        if (frame := self._playback.next_frame()) is not None:
+            return frame
+        message = self._playback.message
+        self._stop_playback()
         self.voice_messages.remove(message)
         if self._voicemail is not None:
             self._voicemail.played(message.call_id)
         self._journal.record("escalation", message.call_id, step="voice_message_played")
         self.set_text_unread(self._text_unread)
         self._tell(VoiceMessagePlayed(message.call_id))
+        self._run(self.machine.voice_message_ended(now), now)
         return None
+
+    def _stop_playback(self) -> None:
+        """Close the message being played; one stopped before its end stays in voice_messages."""
+        if self._playback is not None:
+            self._playback.close()
+            self._playback = None
 
     def _stop_voice(self) -> None:
         if self.voice is not None:
@@ -251,33 +236,33 @@ class CallLink:
             self.voice.close()
             self.voice = None
 
-    def _start_audio(self, now: float, attempt: int = 1) -> None:
-        if self._audio_retry is not None:
-            self._audio_retry.cancel()
-            self._audio_retry = None
-        if self._audio_task is not None:
-            return
+    def _start_audio(self) -> None:
+        """Run the handset's audio unless it runs already (a pending retry starts over)."""
+        self._cancel_audio_retry()
+        if self._audio_task is None:
+            self._open_audio(attempt=1)
+
+    def _open_audio(self, attempt: int) -> None:
+        """Open the handset and start its pump; one that will not open is tried again, then a fault."""
+        self._audio_retry = None
         try:
             self._handset = self.handset_factory()
         except Exception as exc:    # device busy or unplugged: say so loudly, keep the call machine going
             if attempt < AUDIO_OPEN_ATTEMPTS:   # e.g. a self-test's loopback giving the device up
                 log.warning("handset audio not ready (%s); trying again", exc)
-                self._audio_retry = self._loop.call_later(AUDIO_OPEN_RETRY, lambda: self._start_audio(
-                    self.now(), attempt + 1))
+                self._audio_retry = self._loop.call_later(AUDIO_OPEN_RETRY, self._open_audio, attempt + 1)
                 return
-            self._play_on_open = False
             self._audio_failed(exc)
             return
-        if self._play_on_open and self.voice_messages and self._playback is None:
-            message = self.voice_messages[0]
-            self._playback = (message, Decoder(message.frame_ms), 0)
-        self._play_on_open = False
         self._audio_stop = asyncio.Event()
+        self.last_tick = self._loop.time()
         self._audio_task = self._loop.create_task(pump_frames(self._handset, self._tick, self._audio_stop))
         self._audio_task.add_done_callback(self._audio_done)
 
     def _audio_done(self, task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:
+            if self._audio_task is task:
+                self._audio_task = None        # failed, not hung: the watchdog need not restart the unit
             self._audio_failed(task.exception())
 
     def _audio_failed(self, exc: BaseException) -> None:
@@ -285,34 +270,38 @@ class CallLink:
         self.hardware.leds["fault"].on()
         self._journal.record("selftest", check="handset_audio", passed=False, detail=str(exc)[:300])
 
-    def _stop_audio(self) -> None:
-        self._play_on_open = False
+    def _cancel_audio_retry(self) -> None:
         if self._audio_retry is not None:
             self._audio_retry.cancel()
             self._audio_retry = None
+
+    def _stop_audio(self) -> None:
+        self._cancel_audio_retry()
         if self._audio_task is None:
             return
-        if self._playback is not None:       # replaced mid-message: it stays unplayed
-            self._playback[1].close()
-            self._playback = None
         self._audio_stop.set()
         self._audio_task = None
         if self._handset is not None:
             self._handset.close()
             self._handset = None
 
+    def audio_stalled(self, now: float) -> float | None:
+        """Seconds since the running handset audio last delivered a frame, if it is running."""
+        return None if self._audio_task is None else now - self.last_tick
+
     def _tick(self, mic: bytes, now: float) -> None:
         """One frame period: microphone frame out, one frame to the earpiece."""
+        self.last_tick = now
         voice = self.voice
         if self._recording is not None:
-            self._recording[2].append(self._recording[1].encode(mic))
+            self._recording.add(mic)
         if voice is not None:
             self._send(CHANNEL_VOICE, voice.encode(mic))
             earpiece = voice.pull(now)
             report = voice.report(now)
             if report is not None:
                 self._send(CHANNEL_VOICE, report)
-        elif (played := self._play_voice_message()) is not None:
+        elif (played := self._play_voice_message(now)) is not None:
             earpiece = played
         elif self._tone is not None:
             earpiece = self._tone.next_frame()
@@ -348,9 +337,34 @@ class CallLink:
             self._timer = None
         self._stop_voice()
         self._stop_recording(deliver=False)
+        self._stop_playback()
         self._stop_audio()
         self.hardware.close()
 
 
 def _ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
+
+
+def _call_ended(out: act.CallEnded, stats: dict) -> dict:
+    concealed, fec = stats.get("frames_concealed", 0), stats.get("frames_fec_recovered", 0)
+    return {"duration_ms": _ms(out.duration), "who_hung_up": out.who_hung_up,
+            "frames_lost": concealed + fec + stats.get("frames_redundancy_recovered", 0),
+            "frames_concealed": concealed, "frames_fec_recovered": fec,
+            "jitter_us": int(stats.get("jitter_ms", 0) * 1000)}
+
+
+# Each outcome event of the call machine as a journal record: its kind, and its fields from the
+# event and the call's voice statistics (terminal/journal/kinds.py says what each kind carries).
+JOURNAL_RECORDS: dict[type, tuple[str, Callable[[object, dict], dict]]] = {
+    act.CallStarted: ("ring_started", lambda out, stats: {"direction": out.direction}),
+    act.PeerRinging: ("peer_ringing", lambda out, stats: {}),
+    act.CallAnswered: ("answered", lambda out, stats: {
+        "time_to_answer_ms": _ms(out.time_to_answer),
+        "answered_by": "local" if out.direction == "incoming" else "peer"}),
+    act.CallMissed: ("missed", lambda out, stats: {"rang_for_ms": _ms(out.rang_for)}),
+    act.CallFailed: ("call_failed", lambda out, stats: {"reason": out.reason, "tried_for_ms": _ms(out.tried_for)}),
+    act.EscalationStep: ("escalation", lambda out, stats: {
+        "step": out.step, **({} if out.detail is None else {"detail": str(out.detail)})}),
+    act.CallEnded: ("call_ended", _call_ended),
+}

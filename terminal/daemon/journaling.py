@@ -190,7 +190,14 @@ class JournalWriter:
 
     def query(self, fn) -> Future:
         """Run `fn(journal)` on the journal's thread, after every append asked for so far."""
-        return self._executor.submit(fn, self.journal)
+        return self._executor.submit(self._timed, fn)
+
+    def _timed(self, fn):
+        self.busy_since = self._clock()
+        try:
+            return fn(self.journal)
+        finally:
+            self.busy_since = None
 
     async def flush(self) -> None:
         await asyncio.wrap_future(self._executor.submit(lambda: None))

@@ -46,7 +46,9 @@ class OffLine:
         except HotlineError as exc:
             log.error("off line: the config is unusable, so no fault LED and no journal record (%s)", exc)
             return
-        self.fault_led = _light_fault_led(cfg, pin_factory)
+        self.fault_led = fault_led(cfg, pin_factory)
+        if self.fault_led is not None:
+            self.fault_led.on()
         self.journalled = _journal(cfg, verdict)
 
     def close(self) -> None:
@@ -55,16 +57,15 @@ class OffLine:
             self.fault_led = None
 
 
-def _light_fault_led(cfg, pin_factory) -> LED | None:
+def fault_led(cfg, pin_factory) -> LED | None:
+    """The board's fault LED (off), or None when it cannot be had (the error is logged)."""
     pin_factory = configured_pin_factory(cfg.hardware, pin_factory)
     try:
         fault = load_profile(cfg.hardware.board).led_fault
-        led = LED(fault.pin, active_high=fault.active_high, pin_factory=pin_factory)
+        return LED(fault.pin, active_high=fault.active_high, pin_factory=pin_factory)
     except (HotlineError, GPIOZeroError) as exc:
         log.error("off line: cannot light the fault LED (%s)", exc)
         return None
-    led.on()
-    return led
 
 
 def _journal(cfg, verdict: PostVerdict) -> int:

@@ -35,7 +35,9 @@ def attach_selftest(unit, loopback=None) -> SelfTestTimer | None:
 
     async def run():
         async with lock:       # the schedule and a technician's request never overlap
-            return await run_selftest(ctx, record=record, fault_led=fault)
+            summary = await run_selftest(ctx, record=record, fault_led=fault)
+        unit.selftest_done(summary)
+        return summary
 
     if unit.control is not None:
         register_control(unit.control, run, busy)

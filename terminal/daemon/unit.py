@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[bytes, float], None]
 IN_CALL_UNREACHABLE_AFTER = 1.5   # seconds of silence from the peer during a call (target: noticed within 2 s)
+JOURNAL_HUNG = 20.0               # seconds inside one journal write before the watchdog is withheld
+AUDIO_STALLED = 2.0               # seconds without a handset frame while audio runs
 
 
 class Unit:
@@ -78,6 +80,7 @@ class Unit:
         self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
         self.journal_fault: str | None = None     # why the journal cannot be written, while it cannot
+        self.last_selftest: dict | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -242,6 +245,54 @@ class Unit:
         await asyncio.wrap_future(self.journal.record("provisioning", change=str(change), detail=str(detail)[:500]))
         self.loop.call_soon(self.on_reload)
         return {"journalled": True}
+
+    def status(self) -> dict:
+        """What `hotline status` shows of a unit on line (the daemon adds state, reason, version)."""
+        link = self.link_status()
+        writer = self.journal
+        return {
+            "unit": self.name,
+            "peer": {"id": link["peer"], "reachable": link["reachable"], "last_heard": link["last_heard"],
+                     "endpoint": link["endpoint"], "rtt": link["rtt"] if link["reachable"] else None},
+            "call": self.call_status()["state"],
+            "unread_messages": len(self.text.service.store.unread()) if self.text is not None else 0,
+            "missed_call_shown": self.call.machine.missed.shown if self.call is not None else False,
+            "last_selftest": self.last_selftest,
+            "journal": {"fault": self.journal_fault, "lost_records": writer.lost.count if writer else 0,
+                        "signing": writer is not None and writer.rewritten is None,
+                        "witnessed_by_peer": self.records.witnessed if self.records is not None else 0},
+        }
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS and the log."""
+        s = self.status()
+        peer = s["peer"]
+        parts = [f"on line; peer {peer['id']} {'reachable' if peer['reachable'] else 'UNREACHABLE'}"]
+        if s["unread_messages"]:
+            parts.append(f"{s['unread_messages']} unread")
+        if s["missed_call_shown"]:
+            parts.append("missed call")
+        test = s["last_selftest"]
+        if test and test["failed"]:
+            parts.append("self-test FAILED: " + ", ".join(test["failed"]))
+        if s["journal"]["fault"]:
+            parts.append(f"journal fault: {s['journal']['fault']}")
+        return "; ".join(parts)
+
+    def selftest_done(self, summary, at: float | None = None) -> None:
+        """Remember the latest self-test run for `hotline status`."""
+        self.last_selftest = {"kind": summary.kind, "at": time.time() if at is None else at,
+                              "passed": summary.passed, "failed": [r.name for r in summary.failures]}
+
+    def health(self, now: float, mono: Callable[[], float] = time.monotonic) -> str | None:
+        """Why the watchdog must not be fed (the journal writer or the handset audio hung), or None.
+        `now` is loop time; `mono` the clock the journal writer's busy time is on."""
+        if self.journal is not None and self.journal.hung_for(mono()) > JOURNAL_HUNG:
+            return f"the journal writer has been inside one write for over {JOURNAL_HUNG:g} s"
+        stalled = self.call.audio_stalled(now) if self.call is not None else None
+        if stalled is not None and stalled > AUDIO_STALLED:
+            return f"the handset audio has delivered no frame for {stalled:.1f} s"
+        return None
 
     def call_status(self) -> dict:
         return {"state": self.call.machine.state.name.lower()}

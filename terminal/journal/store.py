@@ -165,6 +165,10 @@ class Journal:
             raise JournalFormatError(f"{self.path}: cannot open the journal ({e})") from None
         try:
             self._setup(db, unit)
+        except sqlite3.Error as e:       # a full disk, an I/O error, a file that is not a database
+            db.close()
+            self._writer.close()
+            raise JournalFormatError(f"{self.path}: cannot open the journal ({e})") from None
         except BaseException:
             db.close()
             self._writer.close()

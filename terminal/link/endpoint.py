@@ -30,7 +30,10 @@ class LinkEndpoint(asyncio.DatagramProtocol):
     @classmethod
     async def open(cls, session: LinkSession, listen: tuple[str, int], on_event=None) -> "LinkEndpoint":
         loop = asyncio.get_running_loop()
-        _, endpoint = await loop.create_datagram_endpoint(lambda: cls(session, on_event), local_addr=listen)
+        try:
+            _, endpoint = await loop.create_datagram_endpoint(lambda: cls(session, on_event), local_addr=listen)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
         session.start(loop.time())
         endpoint.pump()
         return endpoint

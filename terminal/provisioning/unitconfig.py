@@ -1,8 +1,7 @@
 """The unit's config file as the provisioning commands read and rewrite it.
 
-Validation is `terminal.config.validate`, the daemon's own. A unit not yet
-paired has no [peer] section, so its config is checked against the schema
-without [peer]; once a peer is installed, against the whole schema.
+Validation is `terminal.config.validate`, the daemon's own (a unit not yet
+paired has no [peer] section, which it allows).
 Rewrites are atomic (0600: the file may hold the pre-shared key); comments in
 the file are not kept.
 """
@@ -20,10 +19,6 @@ from terminal.errors import ConfigError
 from terminal.keys import atomic_write
 
 
-def schema_for(raw: dict) -> dict:
-    return SCHEMA if "peer" in raw else {name: fields for name, fields in SCHEMA.items() if name != "peer"}
-
-
 def read_config(path: Path) -> tuple[dict, SimpleNamespace]:
     """The raw TOML tables (to edit) and the validated namespaces (to use)."""
     try:
@@ -32,11 +27,11 @@ def read_config(path: Path) -> tuple[dict, SimpleNamespace]:
         raise ConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return raw, validate(raw, str(path), path.parent.resolve(), schema_for(raw))
+    return raw, validate(raw, str(path), path.parent.resolve(), SCHEMA)
 
 
 def write_config(path: Path, raw: dict) -> SimpleNamespace:
     """Validate `raw` as the daemon would, then replace the file atomically."""
-    config = validate(raw, str(path), path.parent.resolve(), schema_for(raw))
+    config = validate(raw, str(path), path.parent.resolve(), SCHEMA)
     atomic_write(path, tomli_w.dumps(raw).encode("utf-8"), mode=0o600)
     return config

@@ -23,6 +23,9 @@ def check_config(path: Path | str) -> tuple[CheckResult, SimpleNamespace | None]
         cfg = config_mod.load(path)
     except ConfigError as exc:
         return CheckResult("config", False, f"config unusable: {exc}"), None
+    if cfg.peer is None:
+        return CheckResult("config", False, f"{path} is valid but names no peer: the unit is unprovisioned "
+                                            "(pair it with `hotline-host pair`)"), cfg
     return CheckResult("config", True, f"{path} is valid (unit {cfg.unit.id}, peer {cfg.peer.id}, "
                                        f"{len(cfg.peer.endpoints)} path(s))"), cfg
 
@@ -46,7 +49,7 @@ def check_journal(path: Path | str, signing_public: bytes | None, head_path: Pat
     path = Path(path)
     if signing_public is None:
         return CheckResult("journal_chain", False, "journal not verified: the unit's signing key is unusable")
-    if not path.exists():
+    if not path.exists() or path.stat().st_size == 0:    # empty: a first start cut short, e.g. by a full disk
         return CheckResult("journal_chain", True, f"no journal yet at {path} (first start)", {"records": 0})
     try:
         data = load_sqlite(path)

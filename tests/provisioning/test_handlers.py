@@ -19,7 +19,7 @@ from terminal.provisioning.errors import FrameError
 from terminal.provisioning.messages import Request
 from terminal.provisioning.presence import Presence
 from terminal.provisioning.status import Command, Status
-from terminal.provisioning.unitconfig import schema_for
+from terminal.provisioning.unitconfig import SCHEMA
 from tests.provisioning.harness import PAIRING_ID
 
 NOW = 1000.0
@@ -89,7 +89,7 @@ def test_enrol_with_the_button_creates_keys_once(unit):
     assert first["created"] is True
     again = ok(unit, Command.ENROL, now=NOW + 3600)  # keeping keys needs no button
     assert again == {"created": False, "identity": first["identity"], "archived_journal": None}
-    assert load_keys(load(unit.config_path, schema_for({})).unit.key_dir).identity.as_dict() == first["identity"]
+    assert load_keys(load(unit.config_path, SCHEMA).unit.key_dir).identity.as_dict() == first["identity"]
 
 
 def test_hello_reports_each_state(unit, tmp_path):

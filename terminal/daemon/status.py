@@ -1,0 +1,98 @@
+"""`hotline status`: what a technician types first over ssh. One screen, from the daemon's
+control socket (`unit.status`): state and why, peer and last heard, call, unread messages,
+missed calls, the last self-test, the journal, the version. Exit 0 on line, 1 unprovisioned
+or off line, 3 when no daemon answers (as `systemctl status` does for a stopped unit)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+
+from terminal import __version__
+from terminal.control.client import ControlClient
+from terminal.control.protocol import DEFAULT_SOCKET, ControlError
+
+DEFAULT_CONFIG = "/etc/hotline/hotline.toml"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("status", help="the unit's state: on line, off line and why, or unprovisioned")
+    p.add_argument("--socket", help=f"the daemon's control socket (default: from --config, else {DEFAULT_SOCKET})")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"the unit's config (default {DEFAULT_CONFIG})")
+    p.add_argument("--json", action="store_true", help="print the status as one JSON object")
+    p.set_defaults(func=cmd_status)
+
+
+def _socket(args) -> str:
+    if args.socket:
+        return args.socket
+    from terminal import config as config_mod
+    from terminal.errors import ConfigError
+    try:
+        return str(config_mod.load(args.config).control.socket)
+    except ConfigError:
+        return DEFAULT_SOCKET
+
+
+def ask(socket: str) -> dict:
+    async def go():
+        async with ControlClient(socket) as client:
+            return await client.call("unit.status")
+    return asyncio.run(go())
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    socket = _socket(args)
+    try:
+        status = ask(socket)
+    except (OSError, ConnectionError, ControlError) as exc:
+        if isinstance(exc, ControlError) and exc.code != "unavailable":
+            raise
+        status = {"state": "not running", "reason": f"no daemon answers on {socket} ({exc})",
+                  "version": __version__}
+        print(json.dumps(status) if args.json else describe(status))
+        return 3
+    print(json.dumps(status) if args.json else describe(status))
+    return 0 if status.get("state") == "on line" else 1
+
+
+def _when(seconds: float | None, now: float) -> str:
+    if seconds is None:
+        return "never"
+    at = dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{at} ({max(0, now - seconds):.0f} s ago)"
+
+
+def describe(s: dict, now: float | None = None) -> str:
+    import time
+    now = time.time() if now is None else now
+    head = f"{s.get('unit', 'unit')}: {s['state']}" + (f": {s['reason']}" if s.get("reason") else "")
+    if "since" in s:
+        head += f" (since {_when(s['since'], now)})"
+    lines = [head]
+    peer = s.get("peer")
+    if peer:
+        if peer["reachable"]:
+            rtt = f", round trip {peer['rtt'] * 1000:.0f} ms" if peer.get("rtt") is not None else ""
+            lines.append(f"peer {peer['id']}: reachable via {peer['endpoint']}, last heard "
+                         f"{_when(peer['last_heard'], now)}{rtt}")
+        else:
+            lines.append(f"peer {peer['id']}: UNREACHABLE, last heard {_when(peer['last_heard'], now)}")
+    if "call" in s:
+        lines.append(f"call: {s['call']}")
+        lines.append(f"messages: {s['unread_messages']} unread")
+        lines.append("missed call: shown, not yet acknowledged" if s["missed_call_shown"] else "missed call: none")
+    test = s.get("last_selftest")
+    if test:
+        result = "passed" if test["passed"] else "FAILED: " + ", ".join(test["failed"])
+        lines.append(f"last self-test ({test['kind']}): {result}, {_when(test['at'], now)}")
+    journal = s.get("journal")
+    if journal:
+        state = "signing" if journal["signing"] else "NOT SIGNING (changed behind the unit's back)"
+        fault = f"; FAULT: {journal['fault']}" if journal["fault"] else ""
+        lines.append(f"journal: {state}, {journal['lost_records']} record(s) lost, "
+                     f"{journal['witnessed_by_peer']} checkpoint(s) witnessed by the peer this run{fault}")
+    lines.append(f"version {s.get('version', '?')}")
+    return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""The daemon as systemd runs it: `hotline run` in a process of its own, its sd_notify messages
+read from a real NOTIFY_SOCKET, its state from `hotline status`. A blank unit waits to be
+provisioned; a config error is one line and no restart loop; READY follows every reload; a
+hung journal writer gets the watchdog withheld; a full disk at start is off line with the
+fault LED until space returns."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from terminal.sim.provision import provision_pair
+from tests.daemonlog import read_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Notifications:
+    """A real sd_notify socket, as systemd gives a Type=notify service."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.seen: list[str] = []
+
+    def wait_for(self, prefix: str, timeout: float = 30.0) -> str:
+        """The next message starting with `prefix` (each datagram may hold several lines)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, line in enumerate(self.seen):
+                if line.startswith(prefix):
+                    del self.seen[:i + 1]
+                    return line
+            self.seen.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
+                raise AssertionError(f"no {prefix!r} from the daemon within {timeout} s")
+            self.seen += self.sock.recv(4096).decode().splitlines()
+
+    def close(self):
+        self.sock.close()
+
+
+def start(config: Path, notify: Notifications) -> subprocess.Popen:
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify.path)}
+    return subprocess.Popen([sys.executable, "-m", "terminal.cli", "run", "--config", str(config)],
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def status(config: Path) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "terminal.cli", "status", "--config", str(config), "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=30)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def stop(proc: subprocess.Popen) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=20)
+
+
+@pytest.fixture
+def notify(tmp_path):
+    n = Notifications(tmp_path / "notify.sock")
+    yield n
+    n.close()
+
+
+def _rewrite(config: Path, change) -> None:
+    raw = tomllib.loads(config.read_text())
+    change(raw)
+    config.write_text(tomli_w.dumps(raw))
+
+
+def test_a_blank_unit_waits_to_be_provisioned_and_comes_on_line_after_a_reload(tmp_path, notify):
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close()
+    config = a_sim.config_path
+    paired = config.read_text()
+    keys = tmp_path / "A" / "keys"
+    shutil.move(keys, tmp_path / "keys-later")          # a blank unit: no keys, no peer
+    _rewrite(config, lambda raw: raw.pop("peer"))
+    proc = start(config, notify)
+    try:
+        line = notify.wait_for("STATUS=")
+        assert line.startswith("STATUS=unprovisioned: no keys in ")
+        assert notify.wait_for("READY=1")
+        code, s = status(config)
+        assert (code, s["state"], s["fault_led"]) == (1, "unprovisioned", "blinking")
+        assert "hotline-host enrol" in s["reason"]
+        assert proc.poll() is None                           # up, not crash-looping
+
+        shutil.move(tmp_path / "keys-later", keys)           # enrol ...
+        code, s = status(config)
+        assert s["state"] == "unprovisioned"                 # no reload yet: nothing changes behind its back
+        config.write_text(paired)                            # ... and pair
+        proc.send_signal(signal.SIGHUP)
+        assert notify.wait_for("RELOADING=1")
+        assert notify.wait_for("STATUS=on line")
+        assert notify.wait_for("READY=1")
+        code, s = status(config)
+        assert (code, s["state"], s["unit"], s["peer"]["id"]) == (0, "on line", "A", "B")
+        assert s["last_selftest"]["kind"] == "post" and s["last_selftest"]["passed"]
+        assert s["journal"]["signing"] and s["version"]
+    finally:
+        assert stop(proc) == 0
+
+
+def test_a_config_error_is_one_clear_line_and_no_restart_loop(tmp_path, notify):
+    a_sim, _ = provision_pair(tmp_path)
+    a_sim.sock.close()
+    config = a_sim.config_path
+    good = config.read_text()
+    _rewrite(config, lambda raw: raw["link"].update(listen="nowhere"))
+    proc = start(config, notify)
+    try:
+        line = notify.wait_for("STATUS=")
+        assert line.startswith("STATUS=off line: config error: ") and str(config) in line and "listen" in line
+        assert notify.wait_for("READY=1")
+        errors = [l for l in read_until(proc, "config error") if "config error" in l]
+        assert len(errors) == 1 and "[link] listen" in errors[0]
+        assert proc.poll() is None                           # stays up: systemd has nothing to restart
+        config.write_text(good)
+        proc.send_signal(signal.SIGHUP)
+        assert notify.wait_for("STATUS=on line")
+        assert notify.wait_for("READY=1")
+    finally:
+        assert stop(proc) == 0
+
+
+def test_a_port_in_use_names_the_address(tmp_path, notify):
+    a_sim, _ = provision_pair(tmp_path)        # A's socket stays bound here: the port is in use
+    try:
+        proc = start(a_sim.config_path, notify)
+        try:
+            line = notify.wait_for("STATUS=off line")
+            host, port = a_sim.sock.getsockname()[:2]
+            assert f"cannot listen on {host}:{port}" in line and "another process holds the port" in line
+            code, s = status(a_sim.config_path)
+            assert (code, s["state"], s["fault_led"]) == (1, "off line", "lit")
+        finally:
+            assert stop(proc) == 0
+    finally:
+        a_sim.sock.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root; CI runs this as root")
+def test_a_full_disk_at_start_is_off_line_until_space_returns(tmp_path, notify):
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close()
+    data = tmp_path / "A" / "data"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(data)], check=True)
+    try:
+        filler = data / "filler"
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        proc = start(a_sim.config_path, notify)
+        try:
+            line = notify.wait_for("STATUS=off line")
+            assert "disk full" in line
+            code, s = status(a_sim.config_path)
+            assert (s["state"], s["fault_led"]) == ("off line", "lit")
+            filler.unlink()                                  # space returns: on line by itself
+            assert notify.wait_for("STATUS=on line", timeout=30)
+            errors = [l for l in read_until(proc, "on line") if "disk full" in l]
+            assert len(errors) <= 1                          # said once, not once a retry
+        finally:
+            assert stop(proc) == 0
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=True)
+
+
+async def test_the_watchdog_is_withheld_while_the_journal_writer_hangs(tmp_path, notify, monkeypatch):
+    import sdnotify
+    import threading
+
+    from terminal.daemon.main import Status, _watchdog
+    from terminal.sim.call import bring_up
+    from terminal.sim.run import load_unit
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a, b = load_unit(a_sim.config_path), load_unit(b_sim.config_path)
+    await bring_up(a, b, (a_sim.sock, b_sim.sock))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
+    board = Status(sdnotify.SystemdNotifier())
+    board.unit = a
+    watchdog = asyncio.create_task(_watchdog(board.notifier, board, every=0.01))
+    release = threading.Event()
+    monkeypatch.setattr("terminal.daemon.unit.JOURNAL_HUNG", 0.05)   # seconds, not 20, to keep the test short
+    try:
+        assert await asyncio.to_thread(notify.wait_for, "WATCHDOG=1", 5)
+        started = threading.Event()
+        a.journal.query(lambda journal: started.set() or release.wait(30))     # the writer hangs in a write
+        await asyncio.to_thread(started.wait, 5)
+        await asyncio.sleep(0.2)
+        assert a.health(asyncio.get_running_loop().time()).startswith("the journal writer has been inside one write")
+        notify.seen.clear()
+        while select.select([notify.sock], [], [], 0)[0]:            # what was sent before it counted as hung
+            notify.sock.recv(4096)
+        while select.select([notify.sock], [], [], 0.3)[0]:          # nothing more is sent while it hangs
+            assert b"WATCHDOG=1" not in notify.sock.recv(4096)
+        release.set()
+        await a.journal.flush()
+        assert await asyncio.to_thread(notify.wait_for, "WATCHDOG=1", 5)
+    finally:
+        release.set()
+        watchdog.cancel()
+        await a.close()
+        await b.close()
