@@ -112,12 +112,25 @@ def cmd_export(options, device) -> int:
     return 0
 
 
+def confirm_fingerprint(unit_id: str, fingerprint: str) -> None:
+    """The technician reads the fingerprint aloud with the far side, then types y or its last group.
+    Anything else (or no answer) installs nothing."""
+    print(f"peer {unit_id}: read this fingerprint aloud with the far side's technician:\n    "
+          + read_aloud(fingerprint).replace("\n", "\n    "), file=sys.stderr)
+    try:
+        answer = input("Does it match theirs? Type y, or its last group, to install this peer: ").strip()
+    except EOFError:
+        answer = ""
+    if answer.lower() not in ("y", "yes", fingerprint.split()[-1]):
+        raise commands.HostError(f"fingerprint not confirmed ({answer!r}); nothing installed "
+                                 "(compare it by phone, or give --yes once you have)")
+
+
 def cmd_pair(options, device) -> int:
     doc, peer = commands.read_bundle(options.peer)
     psk = commands.read_psk(options.psk_file) if options.psk_file else None
-    if not options.json:
-        print(f"peer {peer.unit_id}: confirm this fingerprint with the far side before going on:\n    "
-              + read_aloud(peer.fingerprint).replace("\n", "\n    "))
+    if not options.yes:
+        confirm_fingerprint(peer.unit_id, peer.fingerprint)
     with _connect(options, device) as dev:
         result = commands.pair(dev, doc, psk, options.endpoint)
     installed = result["peer"]
@@ -195,16 +208,20 @@ def cmd_journal_verify(options, device) -> int:
 def cmd_report(options, device) -> int:
     try:
         from host.report import build_report
+        from terminal.journal.audit import key_from_bundle
     except ImportError:
         raise commands.HostError("report is not available in this build (host.report is missing)") from None
     keys = None
     if options.bundle:
         if len(options.bundle) != len(options.file):
             raise commands.HostError(f"{len(options.file)} journal(s) but {len(options.bundle)} --bundle: give one per journal, in order")
-        keys = [commands.read_bundle(path)[1].signing_public for path in options.bundle]
+        keys = [key_from_bundle(path) for path in options.bundle]   # the spoken fingerprint names each key
     summary = build_report(options.file, options.out, keys)
-    _print(options, summary, f"report written to {options.out}")
-    return 0
+    failing = [f"{u['unit']}: {u['verification']['status']}" for u in summary["units"]
+               if not u["verification"]["ok"]]
+    _print(options, summary, f"report written to {options.out}"
+           + (f"; NOT INTACT: {', '.join(failing)}" if failing else ""))
+    return 1 if failing else 0          # as `journal verify`: 0 only when every journal is intact
 
 
 def cmd_zeroize(options, device) -> int:
@@ -212,7 +229,9 @@ def cmd_zeroize(options, device) -> int:
         raise commands.HostError("zeroize destroys the unit's keys and unpairs it; repeat with --yes to confirm")
     with _connect(options, device) as dev:
         result = commands.zeroize(dev)
-    _print(options, result, "keys destroyed and peer removed; the unit must be enrolled and paired again")
+    daemon = result.get("daemon") or "the daemon was not reachable: it finds no keys when it next starts"
+    _print(options, result, "keys destroyed and peer removed; the journal is kept; "
+           f"{daemon}; the unit must be enrolled and paired again")
     return 0
 
 
@@ -262,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", required=True, type=Path, help="the far unit's identity bundle (from its `export`)")
     p.add_argument("--psk-file", type=Path, help="optional pre-shared key file (base64 of 32 bytes), same on both units")
     p.add_argument("--endpoint", action="append", help="override the peer's addresses, host:port (repeatable)")
+    p.add_argument("--yes", action="store_true",
+                   help="the fingerprint is already confirmed with the far side: do not ask")
     config = sub.add_parser("config", help="change the unit's configuration").add_subparsers(dest="config_command", required=True)
     p = config.add_parser("set", help="set section.key=value (TOML value; [unit] needs the button)", parents=[common])
     p.add_argument("assignments", nargs="+", metavar="section.key=value")

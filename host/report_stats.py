@@ -1,4 +1,8 @@
-"""The numbers behind the auditor's report, from one or two units' journal data (pure)."""
+"""The numbers behind the auditor's report, from one or two units' journal data (pure).
+
+Times are kept as microseconds and ISO strings for --json, and said in words
+for people by `utc_text` ("2026-09-22 14:05:09 UTC") and `duration_text`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ import numpy as np
 from terminal.journal.load import JournalData
 from terminal.journal.outcome import summarize_call
 from terminal.journal.record import Record
-from terminal.journal.verify import verify
 
 LINK_DOWN_KINDS = ("link_down", "boot", "shutdown")  # a unit that boots or stops has no link until link_up
 MESSAGE_KINDS = ("message_queued", "message_sent", "message_delivered", "message_read")
@@ -18,6 +21,24 @@ MESSAGE_KINDS = ("message_queued", "message_sent", "message_delivered", "message
 
 def utc(wall_us: int) -> datetime:
     return datetime.fromtimestamp(wall_us / 1e6, timezone.utc)
+
+
+def utc_text(wall_us: int, ms: bool = False) -> str:
+    """A journal time as people read it, with its zone named (to the millisecond with `ms`)."""
+    t = utc(wall_us)
+    return t.strftime("%Y-%m-%d %H:%M:%S") + (f".{t.microsecond // 1000:03d}" if ms else "") + " UTC"
+
+
+def duration_text(ms: int | float) -> str:
+    """A duration in the two largest units that keep it readable: 4.2 s, 12 min 5 s, 3 h 0 min, 2 d 4 h."""
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    s = round(ms / 1000)
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    if s < 86_400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86_400} d {s % 86_400 // 3600} h"
 
 
 def iso_week(wall_us: int) -> str:
@@ -34,7 +55,7 @@ def calls_of(records: list[Record]) -> dict[str, list[Record]]:
     return dict(calls)
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
@@ -42,7 +63,7 @@ def _direction_stats(outcomes: list[dict]) -> dict:
     counts = Counter(o["outcome"] for o in outcomes)
     decided = counts["answered"] + counts["missed"]
     return {"calls": len(outcomes), **{k: counts[k] for k in ("answered", "missed", "abandoned", "incomplete")},
-            "answer_rate": _rate(counts["answered"], decided)}
+            "answer_rate": rate(counts["answered"], decided)}
 
 
 def distribution(values_ms: list[int]) -> dict:
@@ -74,23 +95,73 @@ def link_stats(timeline: list[tuple[int, bool]]) -> dict:
             down += t1 - t0
     outages = sum(1 for (_, a), (t0, b), (t1, _) in zip(timeline, timeline[1:], timeline[2:])
                   if a and not b and t1 > t0)  # a down spell that lasted, not a final shutdown
-    return {"availability": _rate(up, up + down), "up_s": round(up / 1e6), "down_s": round(down / 1e6),
+    return {"availability": rate(up, up + down), "up_s": round(up / 1e6), "down_s": round(down / 1e6),
             "outages": outages}
 
 
-def verification(data: JournalData, trusted_key: bytes | None) -> dict:
-    key = trusted_key or data.public_key
-    if key is None:
-        return {"ok": None, "key": "none", "detail": "no public key given or named in the file"}
-    verdict = verify(data.records, data.checkpoints, key)
-    return {"ok": verdict.ok, "key": "given" if trusted_key else "named in the file (compare with the unit's)",
-            "public_key": key.hex(), "records": verdict.records, "checkpoints": verdict.checkpoints,
-            "last_checkpoint_seq": verdict.last_checkpoint_seq, "unsigned_tail": verdict.unsigned_tail,
-            "problem_count": verdict.problem_count, "problems": [str(p) for p in verdict.problems[:20]]}
+def peer_copies(records: list[Record]) -> dict[str, dict]:
+    """The peer's own summary of each call as this journal received it (the last copy per call id),
+    with `journalled_us`: when this unit wrote it down."""
+    return {r.call_id: {**r.fields, "journalled_us": r.wall_us}
+            for r in records if r.kind == "peer_call_outcome" and r.call_id is not None}
 
 
-def unit_stats(data: JournalData, name: str, trusted_key: bytes | None = None) -> dict:
-    """Everything the report shows for one unit, as plain numbers and lists."""
+def unanswered_flash(records: list[Record]) -> list[dict]:
+    """FLASH messages delivered to this desk that it never journalled as read."""
+    read = {r.fields.get("message_id") for r in records
+            if r.kind == "message_read" and r.fields.get("direction") != "outgoing"}
+    return [{"message_id": r.fields["message_id"], "delivered_us": r.wall_us, "delivered_utc": utc(r.wall_us).isoformat(),
+             "seq": r.seq}
+            for r in records if r.kind == "message_delivered" and r.fields.get("direction") == "incoming"
+            and r.fields.get("precedence") == "FLASH" and r.fields["message_id"] not in read]
+
+
+def recovered_records(records: list[Record]) -> dict:
+    """Records written late at start-up from the stores after a crash, and the unit's notes saying so."""
+    late = [r for r in records if r.fields.get("recovered") is True]
+    notes = [{"seq": r.seq, "wall_us": r.wall_us, "count": r.fields["count"], "source": r.fields["source"]}
+             for r in records if r.kind == "recovered"]
+    return {"records": len(late), "kinds": dict(Counter(r.kind for r in late)), "notes": notes}
+
+
+def _detail(r: Record) -> str:
+    f = r.fields
+    if r.kind == "ring_started":
+        return f["direction"]
+    if r.kind == "answered":
+        return f"after {duration_text(f['time_to_answer_ms'])}" + (f", by {f['answered_by']}" if "answered_by" in f else "")
+    if r.kind == "missed":
+        return f"rang for {duration_text(f['rang_for_ms'])}, not answered"
+    if r.kind == "escalation":
+        return f["step"] + (f" ({f['detail']})" if f.get("detail") not in (None, "", "0") else "")
+    if r.kind == "call_ended":
+        return f"after {duration_text(f['duration_ms'])}, hung up: {f['who_hung_up']}"
+    if r.kind == "call_failed":
+        return f"{f['reason']}, tried for {duration_text(f['tried_for_ms'])}"
+    if r.kind == "peer_call_outcome":
+        parts = [f["outcome"]]
+        if "direction" in f:
+            parts.append(f"{f['direction']} there")
+        if "time_to_answer_ms" in f:
+            parts.append(f"answered after {duration_text(f['time_to_answer_ms'])}")
+        if "rang_for_ms" in f:
+            parts.append(f"rang for {duration_text(f['rang_for_ms'])}")
+        if "escalations" in f:
+            parts.append(f"{f['escalations']} escalation step(s)")
+        return "the peer's own summary: " + ", ".join(parts)
+    return ", ".join(f"{k} {v}" for k, v in f.items() if k != "recovered")
+
+
+def call_timeline(records: list[Record], call_id: str) -> list[dict]:
+    """One call as this journal holds it, own records and the peer's summary alike, in journal order."""
+    return [{"seq": r.seq, "kind": r.kind, "wall_us": r.wall_us, "utc": utc(r.wall_us).isoformat(),
+             "detail": _detail(r), "recovered": r.fields.get("recovered") is True}
+            for r in records if r.call_id == call_id]
+
+
+def unit_stats(data: JournalData, name: str, verification: dict) -> dict:
+    """Everything the report shows for one unit, as plain numbers and lists; `verification`
+    is its verdict (report_audit.verification)."""
     records = data.records
     calls = calls_of(records)
     outcomes = {cid: {**summarize_call(recs), "start_us": recs[0].wall_us} for cid, recs in calls.items()}
@@ -110,8 +181,10 @@ def unit_stats(data: JournalData, name: str, trusted_key: bytes | None = None) -
     return {
         "unit": name,
         "source": data.source,
-        "verification": verification(data, trusted_key),
+        "verification": verification,
         "records": len(records),
+        "first_us": records[0].wall_us if records else None,
+        "last_us": records[-1].wall_us if records else None,
         "first_utc": utc(records[0].wall_us).isoformat() if records else None,
         "last_utc": utc(records[-1].wall_us).isoformat() if records else None,
         "calls": [{"call_id": cid, "start_utc": utc(o["start_us"]).isoformat(), **o}
@@ -120,7 +193,7 @@ def unit_stats(data: JournalData, name: str, trusted_key: bytes | None = None) -
         "outgoing": _direction_stats(outgoing),
         "time_to_answer": distribution([o["time_to_answer_ms"] for o in incoming if "time_to_answer_ms" in o]),
         "weekly": [{"week": w, "rings": c["rings"], "answered": c["answered"], "missed": c["missed"],
-                    "answer_rate": _rate(c["answered"], c["answered"] + c["missed"])}
+                    "answer_rate": rate(c["answered"], c["answered"] + c["missed"])}
                    for w, c in sorted(weekly.items())],
         "missed_by_day": [{"day": d, "missed": n} for d, n in sorted(missed_by_day.items())],
         "escalations": sum(1 for r in records if r.kind == "escalation"),
@@ -128,6 +201,9 @@ def unit_stats(data: JournalData, name: str, trusted_key: bytes | None = None) -
         "selftests": {"runs": len(selftests), "failed": sum(not s["passed"] for s in selftests),
                       "history": selftests},
         "messages": {k.removeprefix("message_"): sum(r.kind == k for r in records) for k in MESSAGE_KINDS},
+        "unanswered_flash": unanswered_flash(records),
+        "recovered": recovered_records(records),
+        "peer_copies": peer_copies(records),
         "clock_steps": sum(r.kind == "clock_step" for r in records),
     }
 
@@ -157,9 +233,11 @@ def line_up(a: JournalData, b: JournalData) -> list[dict]:
         views = [v["outcome"] for v in (a_view, b_view, a_copy, b_copy) if v is not None]
         own = calls_a.get(cid) or calls_b.get(cid)
         rows.append({
-            "call_id": cid, "start_utc": utc(own[0].wall_us).isoformat(),
+            "call_id": cid, "start_us": own[0].wall_us, "start_utc": utc(own[0].wall_us).isoformat(),
             "a_view": a_view, "b_view": b_view, "a_copy_of_b": a_copy, "b_copy_of_a": b_copy,
             "a_records": [r.kind for r in calls_a.get(cid, [])], "b_records": [r.kind for r in calls_b.get(cid, [])],
+            "a_timeline": call_timeline(a.records, cid), "b_timeline": call_timeline(b.records, cid),
+            "missed": "missed" in views,
             "both_sides": a_view is not None and b_view is not None,
             "agree": len(set(views)) == 1 and a_view is not None and b_view is not None,
         })

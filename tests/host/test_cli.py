@@ -68,7 +68,7 @@ def test_a_tampered_bundle_is_refused_before_it_reaches_the_unit(make_unit, tmp_
     before = a.config_path.read_bytes()
     a.press()
     capsys.readouterr()
-    assert run(a, "pair", "--peer", str(tmp_path / "b.json")) == 2
+    assert run(a, "pair", "--yes", "--peer", str(tmp_path / "b.json")) == 2
     assert "signature does not verify" in capsys.readouterr().err
     assert a.config_path.read_bytes() == before
 
@@ -252,3 +252,33 @@ def test_an_interrupted_pull_resumes_where_it_stopped(journalled, tmp_path):
     assert resumed[0] > stopped_at  # no chunk fetched twice
     assert out.stat().st_size == result["size"] and not (tmp_path / "a.sqlite.part").exists()
     assert main(["journal", "verify", str(out), "--bundle", str(tmp_path / "A.bundle.json")]) == 0
+
+
+@pytest.mark.parametrize("answer, installed", [("y", True), ("LAST", True), ("n", False), ("12345", False),
+                                              ("", False), (EOFError, False)])
+def test_pair_asks_for_the_fingerprint_before_installing_the_peer(make_unit, tmp_path, monkeypatch, capsys,
+                                                                  answer, installed):
+    a, b = make_unit("A"), make_unit("B", "198.51.100.20:4870")
+    for unit in (a, b):
+        unit.press()
+        hotline_host(unit, "enrol")
+    hotline_host(b, "export", "--out", str(tmp_path / "b.json"))
+    fingerprint = commands.read_bundle(tmp_path / "b.json")[1].fingerprint
+    asked = []
+
+    def technician(prompt):
+        asked.append(prompt)
+        if answer is EOFError:
+            raise EOFError
+        return fingerprint.split()[-1] if answer == "LAST" else answer
+    monkeypatch.setattr("builtins.input", technician)
+    before = a.config_path.read_bytes()
+    a.press()
+    capsys.readouterr()
+    code = run(a, "pair", "--peer", str(tmp_path / "b.json"))
+    err = capsys.readouterr().err
+    assert asked and fingerprint.split()[0] in err          # shown before anything is installed
+    if installed:
+        assert code == 0 and a.config_path.read_bytes() != before
+    else:
+        assert code == 2 and "fingerprint not confirmed" in err and a.config_path.read_bytes() == before

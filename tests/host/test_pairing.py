@@ -136,7 +136,7 @@ def test_a_unit_paired_with_the_wrong_bundle_gets_no_link(make_unit, tmp_path):
     impostor = make_bundle(generate_keys(tmp_path / "impostor"), "A", ["192.0.2.10:4870"], PAIRING_ID)
     (tmp_path / "impostor.json").write_text(json.dumps(impostor))
     b.press()
-    hotline_host(b, "pair", "--peer", str(tmp_path / "impostor.json"))  # B now pins the wrong "A"
+    hotline_host(b, "pair", "--yes", "--peer", str(tmp_path / "impostor.json"))  # B now pins the wrong "A"
     link_a, link_b = link_from(config_a), link_from(config_b)
     link_a.start(10.0)
     shuttle(link_a, link_b, ADDR_A, ADDR_B, 10.0)

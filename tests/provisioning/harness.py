@@ -173,5 +173,5 @@ def provision_pair(
     for unit, other in ((unit_a, unit_b), (unit_b, unit_a)):
         unit.press()
         psk = ("--psk-file", str(psk_file)) if psk_file else ()
-        hotline_host(unit, *cli_args, "pair", "--peer", str(bundles[other.unit_id]), *psk)
+        hotline_host(unit, *cli_args, "pair", "--yes", "--peer", str(bundles[other.unit_id]), *psk)
     return unit_a.config_path, unit_b.config_path

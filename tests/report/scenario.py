@@ -3,17 +3,26 @@
 A calls B seven times over three ISO weeks (B answers after 4, 8, 12, 2 and
 6 s and misses two), B calls A once (answered after 5 s), and A rings once
 while the link is down, a call B never hears of. After each call both units
-exchange their outcomes, as the daemon does.
+exchange their outcomes and witness each other's latest signed checkpoint,
+as the daemon does.
+
+Then A sends B two FLASH messages: B reads the first, but is killed before
+journalling the read, which it writes late at start-up from its text store
+(`recovered`); the second B never reads. Last, A's disk fills: two self-test
+results are lost, and A journals a `gap` saying so once it can write again.
+Each unit has real keys and an identity bundle, as `hotline-host export` writes it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+import json
 
 from terminal.journal import summarize_call
-from terminal.journal.store import public_key_bytes
+from terminal.journal.audit import key_from_bundle
+from terminal.keys import generate_keys
+from terminal.provisioning.bundle import make_bundle
 from tests.journal.helpers import FakeClock, open_journal
 
 DAY = 86_400
@@ -22,6 +31,10 @@ CALLS = [(0, "a", 4.0), (0, "a", 8.0), (0, "a", None), (1, "a", 12.0), (1, "a", 
          (2, "a", 6.0), (2, "a", None)]
 B_INCOMING_ANSWER_MS = [4200, 8200, 12200, 2200, 6200]
 LINK_OUTAGE_S = 3600
+WITNESS_EXCHANGES = len(CALLS) + 1      # after each call, and once at the end
+FLASH_READ, FLASH_UNREAD = "flash-read-late", "flash-never-read"
+GAP = {"lost": 2, "kinds": "selftest:2", "reason": "OSError: [Errno 28] No space left on device"}
+GAP_S = 600
 
 
 def _ring(caller, callee, clock, cid, answer_after):
@@ -45,11 +58,43 @@ def _ring(caller, callee, clock, cid, answer_after):
                  frames_concealed=3, frames_fec_recovered=2, jitter_us=5000)
 
 
+def _witness(j, signers):
+    """Each unit journals the other's latest signed checkpoint (a `peer_checkpoint` record)."""
+    for u, other in (("a", "b"), ("b", "a")):
+        cp = j[other].last_checkpoint
+        j[u].append("peer_checkpoint", seq=cp.seq, hash=cp.hash, wall_us=cp.wall_us, signature=cp.signature,
+                    signer=signers[other])
+
+
+def _messages(j, clock):
+    def send(mid):
+        for kind in ("message_queued", "message_sent"):
+            j["a"].append(kind, message_id=mid, direction="outgoing", precedence="FLASH")
+        clock.advance(0.5)
+        j["b"].append("message_delivered", message_id=mid, direction="incoming", precedence="FLASH")
+        j["a"].append("message_delivered", message_id=mid, direction="outgoing")
+
+    send(FLASH_READ)
+    clock.advance(20)   # B's duty officer reads it; B is killed before the journal append, and restarts
+    j["b"].append("boot", version="1.0")
+    j["b"].append("message_read", message_id=FLASH_READ, direction="incoming", precedence="FLASH", recovered=True)
+    j["b"].append("recovered", count=1, source="text store")
+    j["b"].append("link_up", path="primary")
+    j["a"].append("message_read", message_id=FLASH_READ, direction="outgoing")
+    clock.advance(60)
+    send(FLASH_UNREAD)
+
+
 def build(tmp: Path) -> dict:
-    """Write a.db and b.db; returns paths and public keys."""
+    """Write a.db and b.db and both units' bundles; returns paths, keys, bundles and fingerprints."""
     clock = FakeClock()
-    keys = {u: Ed25519PrivateKey.generate() for u in "ab"}
-    j = {u: open_journal(tmp / f"{u}.db", keys[u], clock, unit=f"desk-{u}") for u in "ab"}
+    keys = {u: generate_keys(tmp / f"keys-{u}") for u in "ab"}
+    bundles = {u: tmp / f"{u}.bundle.json" for u in "ab"}
+    for n, u in enumerate("ab"):
+        bundles[u].write_text(json.dumps(make_bundle(keys[u], f"desk-{u}", [f"192.0.2.{n + 1}:4870"], "pair-1")))
+    signers = {u: keys[u].identity.signing_public.hex() for u in "ab"}
+    j = {u: open_journal(tmp / f"{u}.db", keys[u].signing, clock, unit=f"desk-{u}",
+                         static_public=keys[u].identity.static_public) for u in "ab"}
     for u in "ab":
         j[u].append("boot", version="1.0")
         j[u].append("link_up", path="primary")
@@ -64,6 +109,7 @@ def build(tmp: Path) -> dict:
         _ring(j[caller], j[callee], clock, cid, answer_after)
         for u, other in (("a", "b"), ("b", "a")):
             j[u].append("peer_call_outcome", call_id=cid, **summarize_call(j[other].records(cid)))
+        _witness(j, signers)
         if n == 3:
             for u in "ab":
                 j[u].append("link_down", reason="keepalive timeout")
@@ -75,8 +121,16 @@ def build(tmp: Path) -> dict:
             clock.advance(LINK_OUTAGE_S / 2 - 20)
             for u in "ab":
                 j[u].append("link_up", path="primary")
+    clock.advance(3600)
+    _messages(j, clock)
+    gap_from = clock.wall // 1000
+    clock.advance(GAP_S)
+    j["a"].append("gap", from_us=gap_from, to_us=clock.wall // 1000, **GAP)
+    _witness(j, signers)
     clock.advance(DAY)
     for u in "ab":
         j[u].append("shutdown", reason="end of test")
         j[u].close()
-    return {"paths": [tmp / "a.db", tmp / "b.db"], "keys": [public_key_bytes(keys[u]) for u in "ab"]}
+    return {"paths": [tmp / "a.db", tmp / "b.db"], "keys": [keys[u].identity.signing_public for u in "ab"],
+            "bundles": [bundles[u] for u in "ab"], "expected": [key_from_bundle(bundles[u]) for u in "ab"],
+            "fingerprints": [keys[u].identity.fingerprint for u in "ab"]}

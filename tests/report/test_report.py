@@ -34,7 +34,7 @@ def scenario(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     s = build(tmp)
     s["html"] = tmp / "report.html"
-    s["summary"] = build_report(s["paths"], s["html"], s["keys"])
+    s["summary"] = build_report(s["paths"], s["html"], s["expected"])
     s["tmp"] = tmp
     return s
 
@@ -78,7 +78,9 @@ def pixels_near(image: np.ndarray, colour, tol=12) -> int:
 
 def test_summary_numbers_match_the_scenario(scenario):
     b = scenario["summary"]["units"][1]
-    assert b["unit"] == "desk-b" and b["verification"]["ok"] is True and b["verification"]["key"] == "given"
+    v = b["verification"]
+    assert b["unit"] == "desk-b" and v["ok"] is True and v["status"] == "intact"
+    assert v["trusted"] is True and v["key"] == str(scenario["bundles"][1])
     assert {k: b["incoming"][k] for k in ("calls", "answered", "missed")} == {"calls": 7, "answered": 5, "missed": 2}
     assert b["incoming"]["answer_rate"] == round(5 / 7, 4)
     assert b["time_to_answer"]["median_ms"] == np.median(B_INCOMING_ANSWER_MS)
@@ -141,15 +143,16 @@ def test_tampered_journal_is_flagged_in_the_report(scenario, tmp_path):
     out = tmp_path / "r.html"
     summary = build_report([a], out, [scenario["keys"][0]])
     v = summary["units"][0]["verification"]
-    assert v["ok"] is False and v["problems"][0].startswith("record ")
+    assert v["ok"] is False and v["status"] == "TAMPERED" and v["problems"][0].startswith("record ")
     page = out.read_text()
-    assert 'data-verified="tampered"' in page and "contents do not match the record&#x27;s hash" in page
+    assert 'data-status="TAMPERED"' in page and "contents do not match the record&#x27;s hash" in page
 
 
 def test_without_a_trusted_key_the_file_key_is_used_and_said_so(scenario):
     summary = summarize(scenario["paths"][:1])
     v = summary["units"][0]["verification"]
-    assert v["ok"] is True and v["key"].startswith("named in the file")
+    assert v["ok"] is True and v["trusted"] is False and v["key"].startswith("the key the journal file names itself")
+    assert v["fingerprint"] == scenario["fingerprints"][0]   # from the static key the file names
     assert "two_unit" not in summary
 
 
