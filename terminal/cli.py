@@ -94,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     from terminal.text.commands import register as register_text
 
     from terminal.daemon.status import register as register_status
+    from terminal.provisioning.lab import register as register_lab
 
     register_status(sub)
+    register_lab(sub)
     register_journal(sub)
     register_text(sub)
     register_selftest(sub)

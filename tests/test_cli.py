@@ -70,6 +70,14 @@ def test_sim_json_summary(tmp_path):
     assert call["speech_match"]["A_heard_B"] > 0.8 and call["speech_match"]["B_heard_A"] > 0.8
     for path in call["wav"].values():
         assert Path(path).stat().st_size > 48000 * 2 * 5
+    # Two calls and no third: the lift that plays B's voice message must not ring A (issue 10).
+    missed = summary["missed_call"]
+    assert missed["voice_message_played"]
+    assert missed["escalation_steps"]["A"] == ["ring_stopped", "voice_message_offered"]
+    assert summary["journal"]["missed"] == 2            # the unanswered call, once on each side
+    for name, unit in summary["journal"]["units"].items():
+        assert (unit["verdict"], unit["unsigned"], unit["witness_check"], unit["gaps"]) == ("intact", 0, "ok", 0), name
+        assert unit["witnessed_by_peer"] > 0
 
 
 def test_sim_call_through_a_lossy_delayed_network(tmp_path):

@@ -37,6 +37,7 @@ from terminal.daemon import lifecycle
 from terminal.daemon.lifecycle import OFF_LINE, ON_LINE, UNPROVISIONED, State
 from terminal.daemon.offline import OffLine, fault_led
 from terminal.daemon.unit import Unit
+from terminal.daemon.zeroize import destroy_plaintext
 from terminal.errors import ConfigError, HotlineError
 from terminal.keys import PRIVATE_KEYS_FILE, load_keys
 from terminal.link.events import PeerReachable, PeerUnreachable
@@ -81,8 +82,10 @@ async def _status_server(cfg, status: Status, wake) -> ControlServer | None:
     server.register("unit.status", status.as_dict)
 
     async def provisioned(change: str = "", detail: str = "") -> dict:
+        gone = destroy_plaintext(cfg.unit.data_dir) if change == "zeroize" else []
         asyncio.get_running_loop().call_soon(wake.reload)
-        return {"journalled": False}
+        return {"journalled": False, "off_line": True,
+                "plaintext": f"destroyed: {', '.join(gone) or 'nothing stored'}" if change == "zeroize" else "kept"}
     server.register("unit.provisioned", provisioned)
     try:
         await server.start()
@@ -171,7 +174,9 @@ async def _run_unit(config_path: str, status: Status, wake, settled) -> None:
         await wake.wait()
     finally:
         status.unit = None
-        await unit.close("reload" if wake.reason == "reload" else "stop")
+        await unit.close("zeroize" if unit.zeroized else "reload" if wake.reason == "reload" else "stop")
+        if unit.zeroized:
+            destroy_plaintext(cfg.unit.data_dir)
 
 
 class _Wake(asyncio.Event):

@@ -81,6 +81,7 @@ class Unit:
         self._echo_waiters: dict[int, asyncio.Future] = {}
         self.journal_fault: str | None = None     # why the journal cannot be written, while it cannot
         self.last_selftest: dict | None = None
+        self.zeroized = False                      # told of a zeroize: destroy plaintext once closed
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -156,6 +157,7 @@ class Unit:
                 self.control.register(method, handler)
             await self.control.start()
         self.selftest_timer = attach_selftest(self, self.selftest_loopback)
+        self._lab()
 
     def _pins(self):
         self.pin_factory = configured_pin_factory(self.config.hardware, self.pin_factory)
@@ -241,10 +243,29 @@ class Unit:
             self.endpoint.pump()
 
     async def _provisioned(self, change: str, detail: str = "") -> dict:
-        """The provisioning service changed keys or config on disk: journal it, then reload."""
+        """The provisioning service changed keys or config on disk: journal it, then reload. After a
+        zeroize the unit goes off the line at once, and the daemon destroys the messages' plaintext
+        once the unit is closed (terminal/daemon/zeroize.py)."""
         await asyncio.wrap_future(self.journal.record("provisioning", change=str(change), detail=str(detail)[:500]))
+        if change == "zeroize":
+            self.zeroized = True
         self.loop.call_soon(self.on_reload)
-        return {"journalled": True}
+        return {"journalled": True, "off_line": True,
+                "plaintext": "destroyed when the unit has closed" if change == "zeroize" else "kept"}
+
+    def _lab(self) -> None:
+        """With mock pins only, never with real ones: the lab lifts and replaces the handset from
+        outside (`hotline lab hook up|down`)."""
+        if self.config.hardware.pin_factory != "mock" or self.control is None:
+            return
+
+        def hook(position: str) -> dict:
+            if position not in ("up", "down"):
+                raise ValueError("position must be 'up' (lifted) or 'down' (replaced)")
+            pin = self.pin_factory.pin(self.call.hardware.profile.hook.pin)
+            pin.drive_low() if position == "up" else pin.drive_high()   # the contact closes to ground when lifted
+            return {"hook": position}
+        self.control.register("lab.hook", hook)
 
     def status(self) -> dict:
         """What `hotline status` shows of a unit on line (the daemon adds state, reason, version)."""

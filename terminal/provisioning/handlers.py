@@ -132,10 +132,12 @@ class Provisioner:
         if not self.presence.is_recent(now):
             raise CommandFailed(Status.NEEDS_PRESENCE, f"{action} changes the unit's keys or peer")
 
-    def _changed(self, change: str, detail: str) -> None:
+    def _changed(self, change: str, detail: str) -> str | None:
+        """Tell the daemon; what it said it did, if it says."""
         log.warning("provisioning %s: %s", change, detail)
         if self.on_change:
-            self.on_change(change, detail)
+            return self.on_change(change, detail)
+        return None
 
     def _peer_summary(self, config) -> dict | None:
         peer = getattr(config, "peer", None)
@@ -298,8 +300,8 @@ class Provisioner:
         raw.pop("peer", None)
         write_config(self.config_path, raw)
         self._snapshot_path(config).unlink(missing_ok=True)
-        self._changed("zeroize", "keys destroyed and peer removed")
-        return {"zeroized": True}
+        daemon = self._changed("zeroize", "keys destroyed and peer removed")
+        return {"zeroized": True, "daemon": daemon}
 
 
 def _join(host: str, port: int) -> str:

@@ -88,22 +88,24 @@ class SerialService:
                     port.write(encode_frame(bytes(response)))
 
 
-def tell_daemon(config_path: str, change: str, detail: str) -> None:
+def tell_daemon(config_path: str, change: str, detail: str) -> str | None:
     """Keys or config changed on disk: the daemon journals the change and reloads (re-running its
-    power-on self-test). Over its control socket when it is on line; otherwise a systemd reload,
-    and a daemon that is not running reads the new state when it starts."""
+    power-on self-test). Over its control socket, which it serves in every state; otherwise a
+    systemd reload, and a daemon that is not running reads the new state when it starts.
+    Returns what the daemon said it did, for the technician."""
     from terminal import config as config_mod
     from terminal.control.client import ControlClient
 
     async def ask(socket_path):
         client = ControlClient(socket_path)
         try:
-            await client.call("unit.provisioned", change=change, detail=detail)
+            return await client.call("unit.provisioned", change=change, detail=detail)
         finally:
             await client.close()
     try:
-        asyncio.run(ask(config_mod.load(config_path).control.socket))
-        return
+        said = asyncio.run(ask(config_mod.load(config_path).control.socket))
+        return (f"the daemon went off line; message plaintext {said.get('plaintext', 'kept')}"
+                if change == "zeroize" else "the daemon reloads")
     except Exception as exc:   # daemon off line, config not complete yet, socket gone
         log.info("%s: daemon not reachable on its control socket (%s); asking systemd", change, exc)
     proc = subprocess.run(["systemctl", "--no-block", "reload-or-restart", DAEMON_UNIT],
@@ -111,26 +113,55 @@ def tell_daemon(config_path: str, change: str, detail: str) -> None:
     if proc is None or proc.returncode != 0:
         log.warning("%s: could not ask %s to reload (%s)", change, DAEMON_UNIT,
                     "no systemctl" if proc is None else proc.stderr.strip())
+        return None
+    return f"asked systemd to reload {DAEMON_UNIT}"
 
 
 def main(argv=None) -> int:
     """Standalone service. It claims the provisioning button's pin, so a daemon that
     builds `terminal.hardware.Hardware` should run SerialService in a thread instead,
-    with `watch_button(hardware.provisioning_button, presence, clock)`."""
-    from gpiozero import Button
+    with `watch_button(hardware.provisioning_button, presence, clock)`.
 
+    The board and pin factory come from the unit's config (`[hardware]`), as the daemon's do;
+    `--board` is for a unit whose config cannot be read. With `pin_factory = "mock"` (never with
+    real pins) the lab can press the button from outside: `hotline lab press-button`."""
+    from gpiozero import Button
+    from gpiozero.exc import GPIOZeroError
+
+    from terminal import config as config_mod
+    from terminal.errors import HotlineError
     from terminal.hardware.profile import load_profile
+    from terminal.hardware.unit import configured_pin_factory
+    from terminal.provisioning.lab import LabButton
 
     parser = argparse.ArgumentParser(prog="hotline-provisioning", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the unit's hotline.toml")
     parser.add_argument("--port", default=GADGET_PORT, help=f"serial port (default {GADGET_PORT})")
-    parser.add_argument("--board", default="pi4", help="board profile naming the provisioning button's pin (default pi4)")
+    parser.add_argument("--board", help="board profile naming the provisioning button's pin, when the "
+                                        "config cannot say (default: the config's, else pi4)")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    pin = load_profile(options.board).provisioning_button
+    try:
+        hardware = config_mod.load(options.config).hardware
+    except HotlineError as exc:
+        log.error("%s; using board %s and the board's own pins", exc, options.board or "pi4")
+        hardware = None
+    board = options.board or (hardware.board if hardware is not None else "pi4")
+    factory = configured_pin_factory(hardware, None) if hardware is not None else None
+    try:
+        pin = load_profile(board).provisioning_button
+        button = Button(pin.pin, pull_up=pin.pull_up, pin_factory=factory)
+    except (HotlineError, GPIOZeroError) as exc:
+        log.error("cannot claim the provisioning button (board %s): %s; serving without it, so commands "
+                  "that need the button are refused (set [hardware] pin_factory = \"mock\" off a Pi)", board, exc)
+        button = None
     presence = Presence()
-    button = Button(pin.pin, pull_up=pin.pull_up)
-    watch_button(button, presence, time.monotonic)
+    lab = None
+    if button is not None:
+        watch_button(button, presence, time.monotonic)
+        if hardware is not None and hardware.pin_factory == "mock":
+            lab = LabButton(factory.pin(pin.pin), lab_socket(options.config))
+            lab.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -139,8 +170,18 @@ def main(argv=None) -> int:
     try:
         SerialService(options.port, provisioner).serve(stop)
     finally:
-        button.close()
+        if lab is not None:
+            lab.close()
+        if button is not None:
+            button.close()
     return 0
+
+
+def lab_socket(config_path: str) -> str:
+    """Where the provisioning service listens for the lab's button presses: beside the control socket."""
+    from terminal import config as config_mod
+    from terminal.provisioning.lab import LAB_SOCKET_NAME
+    return str(config_mod.load(config_path).control.socket.with_name(LAB_SOCKET_NAME))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,31 @@ def run_post(config_path: Path | str, *, record: Record | None = None, fault_led
 
 
 def provisioning_runner(config_path: Path | str) -> Callable[[], Iterable[Mapping]]:
-    """A `terminal.provisioning.selftest_hook.SelfTestRunner`: re-runs the power-on checks for the host tool."""
+    """A `terminal.provisioning.selftest_hook.SelfTestRunner` for `hotline-host selftest`: the
+    power-on checks, streamed one by one, then the daemon's own run of everything that needs its
+    devices and its link (relay, hook, audio loopback, disk, clock, every path to the peer)."""
     def runner() -> Iterable[Mapping]:
-        return [r.provisioning_row() for r in post_results(config_path)]
+        for result in post_results(config_path):
+            yield result.provisioning_row()
+        yield from daemon_rows(config_path)
     return runner
+
+
+def daemon_rows(config_path: Path | str) -> list[dict]:
+    """The daemon's scheduled checks, asked over its control socket; one failing row saying why
+    they could not run when the daemon is not on line."""
+    import asyncio
+
+    from terminal import config as config_mod
+    from terminal.control.client import ControlClient
+    from terminal.errors import HotlineError
+
+    async def ask(socket):
+        async with ControlClient(socket) as client:
+            return await client.call("selftest.run")
+    try:
+        summary = asyncio.run(ask(config_mod.load(config_path).control.socket))
+    except (HotlineError, OSError) as exc:
+        return [{"check": "daemon", "ok": False,
+                 "detail": f"the daemon is not on line ({exc}): relay, hook, audio loopback and link not tested"}]
+    return [{"check": c["name"], "ok": c["passed"], "detail": c["detail"]} for c in summary["checks"]]

@@ -227,3 +227,89 @@ async def test_the_watchdog_is_withheld_while_the_journal_writer_hangs(tmp_path,
         watchdog.cancel()
         await a.close()
         await b.close()
+
+
+def test_zeroize_takes_the_daemon_off_line_at_once_and_destroys_the_plaintext(tmp_path, notify):
+    """The provisioning service's part (keys destroyed, peer removed) done as it does it, then
+    the daemon told over its control socket, as `tell_daemon` does: no systemctl, no polkit."""
+    from terminal.provisioning.service import tell_daemon
+    from tests.daemon.test_text_durability import call
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close()
+    b_sim.sock.close()
+    config = a_sim.config_path
+    proc = start(config, notify)
+    try:
+        notify.wait_for("STATUS=on line")
+        sent = asyncio.run(call(tmp_path / "A" / "control.sock", "msg.send", text="the launch codes are 0000",
+                                precedence="flash"))
+        assert sent["id"]
+        (tmp_path / "A" / "keys" / "private.keys").unlink()
+        _rewrite(config, lambda raw: raw.pop("peer"))
+        said = tell_daemon(str(config), "zeroize", "keys destroyed and peer removed")
+        assert said == "the daemon went off line; message plaintext destroyed when the unit has closed"
+        assert notify.wait_for("STATUS=unprovisioned")
+        code, s = status(config)
+        assert s["state"] == "unprovisioned"
+    finally:
+        assert stop(proc) == 0
+    data = tmp_path / "A" / "data"
+    leftovers = [p for p in data.rglob("*") if p.is_file() and b"launch codes" in p.read_bytes()]
+    assert leftovers == []
+    assert not (data / "text.sqlite").exists()
+    from terminal.journal import load_sqlite
+    journal = load_sqlite(data / "journal.sqlite")              # the evidence stays
+    assert any(r.kind == "provisioning" and r.fields["change"] == "zeroize" for r in journal.records)
+    assert any(r.kind == "message_queued" and r.fields["message_id"] == sent["id"] for r in journal.records)
+
+
+def test_the_lab_presses_the_button_and_moves_the_hook_on_mock_pins_only(tmp_path, notify):
+    from terminal.provisioning.lab import LAB_SOCKET_NAME, LabButton, press
+    from gpiozero.pins.mock import MockFactory
+    from gpiozero import Button
+
+    factory = MockFactory()
+    button = Button(5, pull_up=True, pin_factory=factory)
+    presses = []
+    button.when_pressed = lambda: presses.append(True)
+    lab = LabButton(factory.pin(5), tmp_path / LAB_SOCKET_NAME)
+    lab.start()
+    try:
+        press(tmp_path / LAB_SOCKET_NAME)
+        press(tmp_path / LAB_SOCKET_NAME)
+    finally:
+        lab.close()
+        button.close()
+    assert len(presses) == 2
+
+    a_sim, b_sim = provision_pair(tmp_path)      # configs say pin_factory = "mock"
+    a_sim.sock.close()
+    b_sim.sock.close()
+    proc = start(a_sim.config_path, notify)
+    try:
+        notify.wait_for("STATUS=on line")
+        lab_cmd = [sys.executable, "-m", "terminal.cli", "lab", "hook", "up", "--config", str(a_sim.config_path)]
+        assert subprocess.run(lab_cmd, capture_output=True, text=True, cwd=ROOT).stdout == "handset lifted\n"
+        code, s = status(a_sim.config_path)
+        assert s["call"] != "idle"                                    # off hook: the unit rings its peer
+        lab_cmd[5] = "down"
+        assert subprocess.run(lab_cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0
+    finally:
+        assert stop(proc) == 0
+
+
+async def test_a_unit_on_real_pins_has_no_lab_hook(tmp_path):
+    from gpiozero.pins.mock import MockFactory
+
+    from terminal.sim.run import load_unit
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    _rewrite(a_sim.config_path, lambda raw: raw["hardware"].update(pin_factory="auto"))
+    unit = load_unit(a_sim.config_path, pin_factory=MockFactory())   # pins given, but the config says real
+    await unit.start(a_sim.sock, control=True)
+    try:
+        assert "unit.provisioned" in unit.control.handlers and "lab.hook" not in unit.control.handlers
+    finally:
+        await unit.close()
+        b_sim.sock.close()

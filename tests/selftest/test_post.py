@@ -107,7 +107,9 @@ def test_a_failing_journal_callback_does_not_stop_the_verdict(unit):
 def test_provisioning_runner_streams_the_power_on_checks(unit):
     config_path, cfg = unit
     rows = list(provisioning_runner(config_path)())
-    assert [r["check"] for r in rows] == POST_CHECKS and all(r["ok"] for r in rows)
+    assert [r["check"] for r in rows[:-1]] == POST_CHECKS and all(r["ok"] for r in rows[:-1])
+    assert rows[-1]["check"] == "daemon" and not rows[-1]["ok"]          # no daemon here to test the rest
+    assert "relay, hook, audio loopback and link not tested" in rows[-1]["detail"]
     (cfg.unit.key_dir / "private.keys").write_text("garbage\n")
     rows = {r["check"]: r for r in provisioning_runner(config_path)()}
     assert not rows["keystore"]["ok"] and "expected 'static = ...'" in rows["keystore"]["detail"]
@@ -125,7 +127,31 @@ def test_technician_sees_the_power_on_checks_over_usb_provisioning(unit):
     (cfg.unit.key_dir / "private.keys").write_text("static = x\n")
     provisioner = Provisioner(config_path, Presence(), selftest=provisioning_runner(config_path))
     responses = list(provisioner.handle(bytes(Request(3, Command.SELFTEST, {})), 0.0))
-    assert [r.status for r in responses] == [Status.PROGRESS] * len(POST_CHECKS) + [Status.OK]
+    assert [r.status for r in responses] == [Status.PROGRESS] * (len(POST_CHECKS) + 1) + [Status.OK]
     by_check = {r.result["check"]: r.result for r in responses[:-1]}
     assert not by_check["keystore"]["ok"] and "static key" in by_check["keystore"]["detail"]
-    assert responses[-1].result == {"passed": 7, "failed": 2, "ok": False}
+    assert responses[-1].result == {"passed": 7, "failed": 3, "ok": False}     # + the daemon not on line
+
+
+async def test_the_technicians_self_test_runs_the_daemons_checks_too(tmp_path):
+    """With the daemon on line, `hotline-host selftest` shows relay, hook, audio loopback and link
+    as well: the daemon runs them on its own devices."""
+    import asyncio
+
+    from gpiozero.pins.mock import MockFactory
+
+    from terminal.sim.call import bring_up
+    from terminal.sim.provision import provision_pair
+    from terminal.sim.run import load_unit
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a, b = (load_unit(s.config_path, pin_factory=MockFactory()) for s in (a_sim, b_sim))
+    await bring_up(a, b, (a_sim.sock, b_sim.sock), control=True)
+    try:
+        rows = await asyncio.to_thread(lambda: list(provisioning_runner(a_sim.config_path)()))
+    finally:
+        await a.close()
+        await b.close()
+    checks = [r["check"] for r in rows]
+    assert checks[:len(POST_CHECKS)] == POST_CHECKS and "daemon" not in checks
+    assert {"ringer_relay", "hook_switch", "link_primary"} <= set(checks), checks
