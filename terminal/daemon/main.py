@@ -95,16 +95,18 @@ async def _status_server(cfg, status: Status, wake) -> ControlServer | None:
     return server
 
 
+async def _until(wake, timeout: float | None) -> None:
+    """Until woken (a reload or a stop), or `timeout` seconds (None: no limit) have passed."""
+    try:
+        await asyncio.wait_for(wake.wait(), timeout)
+    except asyncio.TimeoutError:
+        pass
+
+
 async def _wait_off_line(cfg, status: Status, wake, *, timeout: float | None = None) -> None:
     server = await _status_server(cfg, status, wake)
     try:
-        if timeout is None:
-            await wake.wait()
-        else:
-            try:
-                await asyncio.wait_for(wake.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
+        await _until(wake, timeout)
     finally:
         if server is not None:
             await server.close()
@@ -253,13 +255,7 @@ async def _off_line_after(config_path: str, status: Status, wake, retry_after: f
         status.fault_led = "lit"
     try:
         if cfg is None:
-            if retry_after is None:
-                await wake.wait()
-            else:
-                try:
-                    await asyncio.wait_for(wake.wait(), retry_after)
-                except asyncio.TimeoutError:
-                    pass
+            await _until(wake, retry_after)
         else:
             await _wait_off_line(cfg, status, wake, timeout=retry_after)
     finally:

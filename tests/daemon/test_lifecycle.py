@@ -7,7 +7,6 @@ fault LED until space returns."""
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import os
 import select
@@ -24,6 +23,7 @@ import pytest
 import tomli_w
 
 from terminal.sim.provision import provision_pair
+from tests.daemon.test_disk_full import fill
 from tests.daemonlog import read_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,9 @@ def status(config: Path) -> tuple[int, dict]:
 def stop(proc: subprocess.Popen) -> int:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=20)
+    code = proc.wait(timeout=20)
+    proc.stderr.close()
+    return code
 
 
 @pytest.fixture
@@ -90,6 +92,7 @@ def _rewrite(config: Path, change) -> None:
 def test_a_blank_unit_waits_to_be_provisioned_and_comes_on_line_after_a_reload(tmp_path, notify):
     a_sim, b_sim = provision_pair(tmp_path)
     a_sim.sock.close()
+    b_sim.sock.close()
     config = a_sim.config_path
     paired = config.read_text()
     keys = tmp_path / "A" / "keys"
@@ -122,8 +125,9 @@ def test_a_blank_unit_waits_to_be_provisioned_and_comes_on_line_after_a_reload(t
 
 
 def test_a_config_error_is_one_clear_line_and_no_restart_loop(tmp_path, notify):
-    a_sim, _ = provision_pair(tmp_path)
+    a_sim, b_sim = provision_pair(tmp_path)
     a_sim.sock.close()
+    b_sim.sock.close()
     config = a_sim.config_path
     good = config.read_text()
     _rewrite(config, lambda raw: raw["link"].update(listen="nowhere"))
@@ -144,7 +148,8 @@ def test_a_config_error_is_one_clear_line_and_no_restart_loop(tmp_path, notify):
 
 
 def test_a_port_in_use_names_the_address(tmp_path, notify):
-    a_sim, _ = provision_pair(tmp_path)        # A's socket stays bound here: the port is in use
+    a_sim, b_sim = provision_pair(tmp_path)    # A's socket stays bound here: the port is in use
+    b_sim.sock.close()
     try:
         proc = start(a_sim.config_path, notify)
         try:
@@ -163,17 +168,11 @@ def test_a_port_in_use_names_the_address(tmp_path, notify):
 def test_a_full_disk_at_start_is_off_line_until_space_returns(tmp_path, notify):
     a_sim, b_sim = provision_pair(tmp_path)
     a_sim.sock.close()
+    b_sim.sock.close()
     data = tmp_path / "A" / "data"
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(data)], check=True)
     try:
-        filler = data / "filler"
-        with open(filler, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
+        filler = fill(data)
         proc = start(a_sim.config_path, notify)
         try:
             line = notify.wait_for("STATUS=off line")
