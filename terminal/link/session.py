@@ -18,6 +18,7 @@ REKEY_AFTER_TIME and refused after REJECT_AFTER_TIME.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from collections import Counter, deque
@@ -264,7 +265,7 @@ class LinkSession:
         self._out.append((packet, self.pending.addr))
 
     def _consume_initiation(self, message: Initiation, addr: Addr, now: float) -> None:
-        if mac(self._mac1_in, message.body()) != message.mac1:
+        if not hmac.compare_digest(mac(self._mac1_in, message.body()), message.mac1):
             self._drop("bad_mac", addr, "initiation mac1 does not match our key")
             return
         if not self._limiter.allow(addr[0], now):
@@ -296,7 +297,7 @@ class LinkSession:
         self._events.append(HandshakeCompleted(now, initiator=False, rtt=None))
 
     def _consume_response(self, message: Response, addr: Addr, now: float) -> None:
-        if mac(self._mac1_in, message.body()) != message.mac1:
+        if not hmac.compare_digest(mac(self._mac1_in, message.body()), message.mac1):
             self._drop("bad_mac", addr, "response mac1 does not match our key")
             return
         pending = self.pending

@@ -322,3 +322,21 @@ def test_tightening_the_unreachable_timeout_counts_silence_from_then(up):
     net.advance(heard + 5.6)
     gone = [e for e in net.events(a) if isinstance(e, PeerUnreachable)]
     assert a.reachable is False and len(gone) == 1 and 1.5 <= gone[0].silent_for < 1.7
+
+
+def test_mac1_is_compared_in_constant_time(pair, monkeypatch):
+    """Both handshake messages' mac1 checks go through hmac.compare_digest, never ==."""
+    import hmac
+
+    from terminal.link import session as session_mod
+
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(session_mod.hmac, "compare_digest", lambda x, y: compared.append(len(x)) or real(x, y))
+    a, b, net = pair
+    a.start(0.0)
+    packet, _ = a.datagrams_to_send(0.0)[0]
+    b.receive_datagram(packet, A_ADDR, 0.0)                 # initiation: B checks its mac1
+    response, _ = b.datagrams_to_send(0.0)[0]
+    a.receive_datagram(response, B_ADDR, 0.0)               # response: A checks its mac1
+    assert compared == [16, 16] and b.stats["dropped_bad_mac"] == a.stats["dropped_bad_mac"] == 0
