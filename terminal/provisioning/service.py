@@ -161,7 +161,12 @@ def main(argv=None) -> int:
         watch_button(button, presence, time.monotonic)
         if hardware is not None and hardware.pin_factory == "mock":
             lab = LabButton(factory.pin(pin.pin), lab_socket(options.config))
-            lab.start()
+            try:
+                lab.start()
+            except OSError as exc:
+                log.error("lab: cannot open the lab button socket %s (%s); press-button unavailable",
+                          lab.path, exc)
+                lab = None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,7 +1,7 @@
 """The unit's config file as the provisioning commands read and rewrite it.
 
-Validation is `terminal.config.validate`, the daemon's own (a unit not yet
-paired has no [peer] section, which it allows).
+Validation is `terminal.config.validate` with the daemon's whole schema
+(`[call]` included; a unit not yet paired has no [peer] section, which it allows).
 Rewrites are atomic (0600: the file may hold the pre-shared key); comments in
 the file are not kept.
 """
@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import tomli_w
 
-from terminal.config import SCHEMA, validate
+from terminal.config import full_schema, validate
 from terminal.errors import ConfigError
 from terminal.keys import atomic_write
 
@@ -27,11 +27,11 @@ def read_config(path: Path) -> tuple[dict, SimpleNamespace]:
         raise ConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return raw, validate(raw, str(path), path.parent.resolve(), SCHEMA)
+    return raw, validate(raw, str(path), path.parent.resolve(), full_schema())
 
 
 def write_config(path: Path, raw: dict) -> SimpleNamespace:
     """Validate `raw` as the daemon would, then replace the file atomically."""
-    config = validate(raw, str(path), path.parent.resolve(), SCHEMA)
+    config = validate(raw, str(path), path.parent.resolve(), full_schema())
     atomic_write(path, tomli_w.dumps(raw).encode("utf-8"), mode=0o600)
     return config

@@ -19,7 +19,7 @@ from terminal.provisioning.errors import FrameError
 from terminal.provisioning.messages import Request
 from terminal.provisioning.presence import Presence
 from terminal.provisioning.status import Command, Status
-from terminal.provisioning.unitconfig import SCHEMA
+from terminal.config import SCHEMA
 from tests.provisioning.harness import PAIRING_ID
 
 NOW = 1000.0
@@ -325,3 +325,17 @@ def test_any_arguments_get_a_specific_answer_never_an_internal_error(unit, comma
 def test_any_bytes_get_exactly_one_answer(unit, data):
     (response,) = unit.handle(data, NOW)
     assert response.final
+
+
+def test_a_config_with_a_call_section_can_still_be_provisioned(tmp_path):
+    """The daemon's schema includes [call]; provisioning checks with the same one (the lab found
+    `config set` refusing a unit whose config set its ring timers)."""
+    from terminal.provisioning.unitconfig import read_config, write_config
+
+    path = tmp_path / "hotline.toml"
+    path.write_text('[unit]\nid = "a"\nkey_dir = "k"\ndata_dir = "d"\n[link]\nlisten = "0.0.0.0:4870"\n'
+                    'pairing_id = "p"\n[call]\nring_timeout = 6.0\n')
+    raw, config = read_config(path)
+    assert config.call.ring_timeout == 6.0 and config.peer is None
+    raw["link"]["pairing_id"] = "q"
+    assert write_config(path, raw).link.pairing_id == "q"
