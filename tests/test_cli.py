@@ -27,11 +27,26 @@ def test_keygen_twice_is_a_clear_error(tmp_path, capsys):
     assert "refusing to replace" in capsys.readouterr().err
 
 
-def test_run_with_a_bad_config_names_the_problem(tmp_path, capsys):
+def test_run_with_a_bad_config_names_the_problem_and_stays_up(tmp_path):
+    """A config error is one line naming the file and key; the daemon stays up off line (under
+    systemd a restart would only meet the same config), and stops cleanly when told."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.daemonlog import read_until
+
     (tmp_path / "bad.toml").write_text("[unit]\nid = 'x'\n")
-    assert main(["run", "--config", str(tmp_path / "bad.toml")]) == 2
-    err = capsys.readouterr().err
-    assert "bad.toml: [unit] key_dir: missing" in err
+    proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "run", "--config", str(tmp_path / "bad.toml")],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = read_until(proc, "config error")[-1]
+        assert "bad.toml: [unit] key_dir: missing" in line and "[link] listen: missing" in line
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        proc.stderr.close()
 
 
 def test_sim_refuses_an_out_directory_holding_an_earlier_pair(tmp_path, capsys):
