@@ -16,6 +16,7 @@ from terminal.link.events import Event
 from terminal.link.session import LinkSession
 
 log = logging.getLogger(__name__)
+ERROR_LOG_EVERY = 60.0     # seconds between log lines about the same kind of adapter error
 
 
 class LinkEndpoint(asyncio.DatagramProtocol):
@@ -26,6 +27,7 @@ class LinkEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.closed: asyncio.Future = self.loop.create_future()   # done once the socket is released
+        self._errors: dict[str, tuple[float, int]] = {}            # error kind -> (last logged, since then)
 
     @classmethod
     async def open(cls, session: LinkSession, listen: tuple[str, int], on_event=None) -> "LinkEndpoint":
@@ -94,6 +96,20 @@ class LinkEndpoint(asyncio.DatagramProtocol):
     def _guard(self, fn, *args) -> None:
         try:
             fn(*args)
-        except Exception:  # never let one bad packet or handler kill the loop
+        except Exception as exc:  # never let one bad packet or handler kill the loop
             self.session.stats["adapter_errors"] += 1
+            self._log_error(exc)
+
+    def _log_error(self, exc: Exception) -> None:
+        """The first error of a kind with its traceback; the same kind again (a full disk refusing
+        every store write) at most one line a minute, with how many there were."""
+        kind, now = type(exc).__name__, self.loop.time()
+        last, suppressed = self._errors.get(kind, (None, 0))
+        if last is None:
             log.exception("link adapter caught an error")
+            self._errors[kind] = (now, 0)
+        elif now - last >= ERROR_LOG_EVERY:
+            log.error("link adapter: %d more %s since the last report, latest: %s", suppressed + 1, kind, exc)
+            self._errors[kind] = (now, 0)
+        else:
+            self._errors[kind] = (last, suppressed + 1)

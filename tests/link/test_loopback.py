@@ -59,3 +59,27 @@ async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
     assert verdict.ok and verdict.unsigned_tail == 0
     own = [r.kind for r in data.records if r.kind != "peer_checkpoint"]   # B may witness A's first checkpoints
     assert own == ["boot", "link_up", "shutdown"]
+
+
+async def test_a_repeating_adapter_error_is_logged_once_then_once_a_minute(caplog):
+    """A full disk makes every store write fail: one traceback, then one line a minute, not thousands."""
+    import logging
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from terminal.link.endpoint import LinkEndpoint
+
+    endpoint = LinkEndpoint(SimpleNamespace(stats=Counter()))
+    clock = [100.0]
+    endpoint.loop = SimpleNamespace(time=lambda: clock[0])
+
+    def fail():
+        raise OSError(28, "database or disk is full")
+    caplog.set_level(logging.ERROR, "terminal.link.endpoint")
+    for second in range(0, 120):
+        clock[0] = 100.0 + second
+        for _ in range(25):                                     # 25 failures a second for two minutes
+            endpoint._guard(fail)
+    assert endpoint.session.stats["adapter_errors"] == 3000
+    assert [bool(r.exc_info) for r in caplog.records] == [True, False]
+    assert "1500 more OSError since the last report" in caplog.records[1].getMessage()
