@@ -227,6 +227,9 @@ def _lab_config(unit: LabUnit) -> None:
     asound = (ROOT / "hw" / "alsa" / "file-sim.asoundrc.in").read_text()
     asound = asound.replace("${capture_file}", "/var/lib/hotline-lab/microphone.raw")
     asound = asound.replace("${playback_file}", "/var/lib/hotline/earpiece.wav")
+    # `!` replaces the package's definitions of the same PCMs (its /etc/alsa/conf.d file, on the USB card)
+    asound = asound.replace("pcm.hotline_capture {", "pcm.!hotline_capture {")
+    asound = asound.replace("pcm.hotline_playback {", "pcm.!hotline_playback {")
     (root / "etc" / "asound.conf").write_text(asound)
     dropin = root / "etc" / "systemd" / "system" / "hotline-gadget.service.d"
     dropin.mkdir(parents=True, exist_ok=True)
