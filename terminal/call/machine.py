@@ -79,7 +79,9 @@ class CallMachine:
         self._alert_on = False
         self._timers: dict[str, float] = {}
         s = self.settings
-        self.outbox = Outbox(s.retransmit_initial, s.retransmit_max, s.retransmit_give_up)
+        # A HANGUP must outlive the peer's ringing: given up sooner (a silent cut that heals), the
+        # far ringer would go on to its own T2 for a caller who hung up long ago.
+        self.outbox = Outbox(s.retransmit_initial, s.retransmit_max, max(s.retransmit_give_up, s.ring_timeout))
         self.missed = MissedCall(s, self.tones.ring)
         self.dropped = {"malformed": 0, "duplicate": 0, "stale": 0}
 

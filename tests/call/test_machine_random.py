@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from terminal.call.actions import (
@@ -51,6 +51,9 @@ def check(p: Pair, off_hook: dict) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(OPS, st.floats(0.0, 0.5), st.integers(0, 2**32))
+# Found by this test: A hangs up during a silent cut; its HANGUP gave up after 30 s while B
+# rang on to its 60 s T2. A HANGUP now outlives the peer's ringing.
+@example([("hook", "a"), ("cut", False), ("hook", "a"), ("wait", 25.0), ("wait", 25.0)], 0.0, 0)
 def test_random_sequences(ops, loss, seed):
     rng = random.Random(seed)
     p = Pair(drop=lambda sender, payload: rng.random() < loss)
