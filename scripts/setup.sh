@@ -9,18 +9,29 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 
-# Debian packages: build and runtime libraries for the codec, audio and the
-# simulation tools. Keep this list the single place a system dependency lives.
-APT_PACKAGES=(
-  python3 python3-venv python3-dev gcc          # the virtualenv and C builds (PyAudio)
+# Debian packages. Keep these lists the single place a system dependency lives.
+# What a desk unit needs at run time: debian/control's hotline-unit Depends/Recommends
+# carry these (tests/packaging checks it), and nothing else from the lists below.
+UNIT_PACKAGES=(
+  python3                                       # the interpreter the unit's virtualenv runs on
   libopus0                                      # Opus codec (opuslib loads it)
-  portaudio19-dev libasound2 alsa-utils         # PyAudio over ALSA
+  libportaudio2 libasound2 alsa-utils           # PyAudio over ALSA; alsa-utils: arecord/alsamixer checks
+  procps                                        # /bin/kill: hotline.service's ExecReload
+  kmod                                          # modprobe libcomposite in hw/usb-gadget/hotline-gadget.sh
+)
+# Development: building, testing and simulating; never on a unit.
+DEV_PACKAGES=(
+  python3-venv python3-dev gcc                  # the virtualenv and C builds (PyAudio)
+  portaudio19-dev                               # PyAudio's headers
   espeak-ng sox                                 # speech fixtures for the simulation (regenerating them)
   iproute2 nftables                             # network-namespace tests
   chromium                                      # the auditor's report rendered in a test
   systemd                                       # systemd-analyze verify of the unit files
   baresip-core                                  # the CPU yardstick in tests/bench/bench_cpu.py
+  build-essential dpkg-dev debhelper dh-virtualenv   # scripts/build-deb: the .deb packages
+  systemd-container mmdebstrap socat            # scripts/lab: installed units booted under systemd-nspawn
 )
+APT_PACKAGES=("${UNIT_PACKAGES[@]}" "${DEV_PACKAGES[@]}")
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -46,6 +57,6 @@ fi
 if [[ "$(cat "$VENV/.installed" 2>/dev/null)" != "$stamp" ]]; then
   echo "setup: installing the project into $VENV" >&2
   "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[test]" >&2
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[test,host]" >&2
   echo "$stamp" > "$VENV/.installed"
 fi
