@@ -41,21 +41,37 @@ def cmd_sim(args) -> int:
         print(json.dumps(summary))
     else:
         print_summary(summary)
-    return 0 if sim_ok(summary) else 1
+    failures = sim_failures(summary)
+    for what in failures:
+        print(f"hotline sim: FAILED {what}", file=sys.stderr)
+    return 1 if failures else 0
 
 
-def sim_ok(summary: dict) -> bool:
-    """What a healthy pair achieves; the exit status of `hotline sim`."""
+def sim_failures(summary: dict) -> list[str]:
+    """Each stage that fell short of what a healthy pair achieves, in one line saying what."""
     echo, text, call = summary["echo"], summary["text"], summary["call"]
     # Echo is one unreliable datagram each way: over a lossy network some are lost by design.
     echoes_ok = echo["received"] > 0 if "network" in summary else echo["received"] == echo["sent"]
-    selftest_ok = all(check["passed"] for unit in summary["selftest"].values() for check in unit.values())
+    failed_checks = [f"{unit}.{name}" for unit, checks in summary["selftest"].items()
+                     for name, check in checks.items() if not check["passed"]]
     missed = summary["missed_call"]
-    heard = min(*call["speech_match"].values(), missed["voice_message_match"]) >= SPEECH_HEARD
-    return (summary["handshake"]["ok"] and echoes_ok and selftest_ok
-            and text["sent"] == text["delivered"] == text["read"] > 0
-            and call["answered"] and call["frames_received"] > 0 and heard
-            and missed["voice_message_played"] and summary["journal"]["verified"])
+    heard = {**call["speech_match"], "voice_message": missed["voice_message_match"]}
+    journal = summary["journal"]
+    checks = [
+        (summary["handshake"]["ok"], "handshake: the link did not come up"),
+        (echoes_ok, f"echo: {echo['received']} of {echo['sent']} test messages came back"),
+        (not failed_checks, f"selftest: failed {', '.join(failed_checks)}"),
+        (text["sent"] == text["delivered"] == text["read"] > 0,
+         f"text: sent {text['sent']}, delivered {text['delivered']}, read {text['read']}"),
+        (call["answered"] and call["frames_received"] > 0,
+         f"call: answered {call['answered']}, {call['frames_received']} frames received"),
+        (min(heard.values()) >= SPEECH_HEARD,
+         "speech: " + ", ".join(f"{k} {v:.2f}" for k, v in heard.items()) + f" (at least {SPEECH_HEARD} expected)"),
+        (missed["voice_message_played"], "missed_call: the voice message was not played"),
+        (journal["verified"], "journal: " + ", ".join(
+            f"{name} {u['verdict']}, witness {u['witness_check']}" for name, u in journal["units"].items())),
+    ]
+    return [what for ok, what in checks if not ok]
 
 
 # Envelope correlation of heard audio with the speech that was sent (1.0 = same rhythm).

@@ -46,9 +46,10 @@ class LabButton:
         log.warning("lab: mock pins; the provisioning button can be pressed through %s", self.path)
 
     def _serve(self) -> None:
+        sock = self._sock
         while True:
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError:
                 return
             with conn:
