@@ -37,6 +37,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -141,6 +142,33 @@ def packages() -> dict[str, Path]:
     if "hotline-unit" not in found:
         raise RuntimeError(f"no hotline-unit package in {out}")
     return found
+
+
+def next_release(debs: dict[str, Path]) -> Path:
+    """hotline-unit of this source as its next release would be (pyproject's version with
+    `.post1`): what a real upgrade installs over the running one. Built from a copy of the
+    tree, once per source, beside the packages of this source."""
+    current = debs["hotline-unit"]
+    out = current.parent.with_name(current.parent.name + "-next")
+    found = sorted(out.glob("hotline-unit_*.deb"))
+    if found:
+        return found[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info"))
+        pyproject = copy / "pyproject.toml"
+        version = tomllib.loads(pyproject.read_text())["project"]["version"]
+        pyproject.write_text(pyproject.read_text().replace(f'version = "{version}"', f'version = "{version}.post1"', 1))
+        say(f"building the next release ({version}.post1) to upgrade to")
+        run(copy / "scripts" / "build-deb", out, timeout=3000)
+    return sorted(out.glob("hotline-unit_*.deb"))[0]
+
+
+def upgrade(unit: LabUnit, deb: Path) -> str:
+    """apt installs a newer hotline-unit over the running one, as an operator would; its output."""
+    shutil.copy(deb, unit.root / PACKAGES_IN_UNIT.lstrip("/") / deb.name)
+    return inside(unit, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
+                  f"{PACKAGES_IN_UNIT}/{deb.name}", timeout=300).stdout
 
 
 # -- inside a unit -------------------------------------------------------------------------

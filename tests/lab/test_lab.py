@@ -89,8 +89,11 @@ def test_two_installed_units_from_blank_to_an_audited_pair(tmp_path):
         keep = ["/etc/hotline/hotline.toml", "/var/lib/hotline/keys/private.keys"]
         before = {path: lab.inside(a, "sha256sum", path).stdout for path in keep}
         records, held = lab.journal_records(a), len(messages(a))
-        lab.inside(a, "apt-get", "install", "--reinstall", "-y", "-q", f"{lab.PACKAGES_IN_UNIT}/{debs['hotline-unit'].name}",
-                   timeout=300)
+        newer = lab.next_release(debs)
+        output = lab.upgrade(a, newer)
+        version = newer.name.split("_")[1]
+        assert f"Unpacking hotline-unit ({version}) over (" in output, output
+        assert lab.inside(a, lab.HOTLINE, "--version").stdout.split()[-1] == version.replace("+post", ".post")
         lab.wait_for("A on line again", lambda: (s := lab.status(a))["state"] == "on line" and s["peer"]["reachable"], 60)
         assert {path: lab.inside(a, "sha256sum", path).stdout for path in keep} == before
         assert lab.journal_records(a) > records and len(messages(a)) == held
