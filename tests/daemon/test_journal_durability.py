@@ -10,8 +10,7 @@ import signal
 from terminal.journal import load_sqlite
 from terminal.journal.audit import ExpectedKey, audit
 from terminal.keys import load_keys
-from terminal.sim.provision import provision_pair
-from tests.daemon.test_text_durability import call, kill, start, until
+from tests.daemon.test_text_durability import call, kill, start, start_pair, until
 
 ROUNDS = 4
 BURST = 25
@@ -33,12 +32,7 @@ async def _burst(sock, acked: list[str], stop: asyncio.Event) -> None:
 
 async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjournalled(tmp_path):
     rng = random.Random(20261201)
-    a_sim, b_sim = provision_pair(tmp_path)
-    a_sim.sock.close()
-    b_sim.sock.close()
-    sock_a, sock_b = tmp_path / "A" / "control.sock", tmp_path / "B" / "control.sock"
-    b = start(b_sim.config_path)
-    a = start(a_sim.config_path)
+    (config_a, config_b), (sock_a, sock_b), (a, b) = start_pair(tmp_path)
     acked: list[str] = []
     try:
         for round_ in range(ROUNDS):
@@ -53,8 +47,8 @@ async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjourna
             await sender
             if round_ % 2:
                 kill(b)                               # and now and then the receiver too
-                b = start(b_sim.config_path)
-            a = start(a_sim.config_path)
+                b = start(config_b)
+            a = start(config_a)
 
         await until(lambda: call(sock_a, "link.status"), 30)    # the last restart is up (SIGTERM is handled)
         await until(lambda: call(sock_b, "link.status"), 30)

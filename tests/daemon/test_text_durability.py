@@ -41,29 +41,35 @@ async def until(predicate, timeout=30.0):
     raise AssertionError("condition not reached in time")
 
 
+def start_pair(tmp_path):
+    """Two provisioned units' daemons, B first; (configs, control sockets, processes) for A and B."""
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close()
+    b_sim.sock.close()
+    socks = tmp_path / "A" / "control.sock", tmp_path / "B" / "control.sock"
+    b = start(b_sim.config_path)
+    a = start(a_sim.config_path)
+    return (a_sim.config_path, b_sim.config_path), socks, (a, b)
+
+
 def kill(proc):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
 
 
 async def test_sigkilled_daemons_lose_nothing_and_deliver_once(tmp_path):
-    a_sim, b_sim = provision_pair(tmp_path)
-    a_sim.sock.close()
-    b_sim.sock.close()
-    sock_a, sock_b = tmp_path / "A" / "control.sock", tmp_path / "B" / "control.sock"
-    b = start(b_sim.config_path)
-    a = start(a_sim.config_path)
+    (config_a, config_b), (sock_a, sock_b), (a, b) = start_pair(tmp_path)
     try:
         await until(lambda: call(sock_a, "link.status"), 20)
         sent = await call(sock_a, "msg.send", text="survive this", precedence="flash")
         kill(a)                                   # right after send returned
-        a = start(a_sim.config_path)
+        a = start(config_a)
 
         async def stored_at_b():
             return [m for m in (await call(sock_b, "msg.list"))["messages"] if m["id"] == sent["id"]]
         await until(stored_at_b)
         kill(b)                                   # right after it stored the message
-        b = start(b_sim.config_path)
+        b = start(config_b)
 
         shown = await until(stored_at_b)
         assert len(shown) == 1 and shown[0]["text"] == "survive this"

@@ -134,3 +134,14 @@ def build(tmp: Path) -> dict:
     return {"paths": [tmp / "a.db", tmp / "b.db"], "keys": [keys[u].identity.signing_public for u in "ab"],
             "bundles": [bundles[u] for u in "ab"], "expected": [key_from_bundle(bundles[u]) for u in "ab"],
             "fingerprints": [keys[u].identity.fingerprint for u in "ab"]}
+
+
+def built_report(tmp: Path) -> dict:
+    """The scenario's journals and the report built from them, verified against the bundles."""
+    from host.report import build_report
+
+    s = build(tmp)
+    s["html"] = tmp / "report.html"
+    s["summary"] = build_report(s["paths"], s["html"], s["expected"])
+    s["tmp"] = tmp
+    return s

@@ -14,7 +14,7 @@ from PIL import Image
 
 from host.report import build_report, summarize
 from tests.journal.helpers import unlock
-from tests.report.scenario import B_INCOMING_ANSWER_MS, LINK_OUTAGE_S, build
+from tests.report.scenario import B_INCOMING_ANSWER_MS, LINK_OUTAGE_S, built_report
 from terminal.journal import load
 
 CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,12 +31,7 @@ DATA_COLOURS = {"answer-rate": [(46, 125, 50), (198, 40, 40)], "time-to-answer":
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("report")
-    s = build(tmp)
-    s["html"] = tmp / "report.html"
-    s["summary"] = build_report(s["paths"], s["html"], s["expected"])
-    s["tmp"] = tmp
-    return s
+    return built_report(tmp_path_factory.mktemp("report"))
 
 
 class Dom(HTMLParser):

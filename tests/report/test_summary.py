@@ -15,18 +15,15 @@ from host.report_stats import utc_text
 from terminal.journal import load
 from tests.journal.helpers import FakeClock, open_journal, unlock
 from tests.report.page import Page
-from tests.report.scenario import (B_INCOMING_ANSWER_MS, FLASH_READ, FLASH_UNREAD, GAP, GAP_S, LINK_OUTAGE_S,
-                                   WITNESS_EXCHANGES, build)
+from tests.report.scenario import (built_report, B_INCOMING_ANSWER_MS, FLASH_READ, FLASH_UNREAD, GAP, GAP_S, LINK_OUTAGE_S,
+                                   WITNESS_EXCHANGES)
 
 A_INCOMING_ANSWER_MS = [5200]
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("summary")
-    s = build(tmp)
-    s["html"] = tmp / "report.html"
-    s["summary"] = build_report(s["paths"], s["html"], s["expected"])
+    s = built_report(tmp_path_factory.mktemp("summary"))
     s["page"] = Page(s["html"].read_text())
     s["data"] = [load(p) for p in s["paths"]]
     return s
