@@ -37,7 +37,7 @@ from terminal.daemon import lifecycle
 from terminal.daemon.lifecycle import OFF_LINE, ON_LINE, UNPROVISIONED, State
 from terminal.daemon.offline import OffLine, fault_led
 from terminal.daemon.unit import Unit
-from terminal.daemon.zeroize import destroy_plaintext
+from terminal.provisioning.zeroize import finish_pending
 from terminal.errors import ConfigError, HotlineError
 from terminal.keys import PRIVATE_KEYS_FILE, load_keys
 from terminal.link.events import PeerReachable, PeerUnreachable
@@ -82,10 +82,10 @@ async def _status_server(cfg, status: Status, wake) -> ControlServer | None:
     server.register("unit.status", status.as_dict)
 
     async def provisioned(change: str = "", detail: str = "") -> dict:
-        gone = destroy_plaintext(cfg.unit.data_dir) if change == "zeroize" else []
+        gone = finish_pending(cfg.unit.key_dir, cfg.unit.data_dir) if change == "zeroize" else None
         asyncio.get_running_loop().call_soon(wake.reload)
         return {"journalled": False, "off_line": True,
-                "plaintext": f"destroyed: {', '.join(gone) or 'nothing stored'}" if change == "zeroize" else "kept"}
+                "plaintext": "kept" if gone is None else f"destroyed: {', '.join(gone) or 'nothing stored'}"}
     server.register("unit.provisioned", provisioned)
     try:
         await server.start()
@@ -124,6 +124,9 @@ def _provisioned(cfg) -> str | None:
 async def _run_unit(config_path: str, status: Status, wake, settled) -> None:
     """One life of the unit, until `wake` is set. Raises what kept it from going on line."""
     cfg = config_mod.load(config_path)
+    gone = finish_pending(cfg.unit.key_dir, cfg.unit.data_dir)    # a zeroize this daemon did not see through
+    if gone is not None:
+        log.warning("zeroize pending from before: message plaintext destroyed (%s)", ", ".join(gone) or "none stored")
     missing = _provisioned(cfg)
     if missing is not None:
         led = fault_led(cfg, None)
@@ -176,9 +179,11 @@ async def _run_unit(config_path: str, status: Status, wake, settled) -> None:
         await wake.wait()
     finally:
         status.unit = None
-        await unit.close("zeroize" if unit.zeroized else "reload" if wake.reason == "reload" else "stop")
-        if unit.zeroized:
-            destroy_plaintext(cfg.unit.data_dir)
+        try:
+            await unit.close("zeroize" if unit.zeroized else "reload" if wake.reason == "reload" else "stop")
+        finally:
+            if unit.zeroized:
+                finish_pending(cfg.unit.key_dir, cfg.unit.data_dir)
 
 
 class _Wake(asyncio.Event):

@@ -16,7 +16,7 @@ from typing import Callable
 
 from terminal import __version__
 from terminal.daemon.journaling import JournalWriter
-from terminal.journal import Journal
+from terminal.journal import Journal, JournalFieldError, check_record
 from terminal.journal import recovery
 from terminal.journal.store import unit_journal
 from terminal.keys import UnitKeys
@@ -53,6 +53,17 @@ Handler = Callable[[bytes, float], None]
 IN_CALL_UNREACHABLE_AFTER = 1.5   # seconds of silence from the peer during a call (target: noticed within 2 s)
 JOURNAL_HUNG = 20.0               # seconds inside one journal write before the watchdog is withheld
 AUDIO_STALLED = 2.0               # seconds without a handset frame while audio runs
+
+
+def _well_formed(entry) -> bool:
+    """A recovered record the journal would take; one that is not (a malformed item the peer sent,
+    refused when it came) must not keep every other one from being recovered."""
+    try:
+        check_record(*entry)
+    except JournalFieldError as exc:
+        log.warning("not recovering a malformed record: %s", exc)
+        return False
+    return True
 
 
 class Unit:
@@ -193,6 +204,7 @@ class Unit:
             for entries, source in ((recovery.missing_text(messages, recovery.journalled_text(found)), "text"),
                                     (recovery.missing_records(items, recovery.journalled_records(found)),
                                      "records")):
+                entries = [entry for entry in entries if _well_formed(entry)]
                 if entries:
                     journal.append_many(entries + [("recovered", None, {"count": len(entries), "source": source})])
                     log.warning("%s: journalled %d record(s) a stop left only in the %s store",
@@ -205,10 +217,14 @@ class Unit:
                                                               self.name, f.exception()))
 
     def _journal_fault(self, reason: str | None) -> None:
-        """The journal stopped (reason) or started again (None) taking records: the fault LED says so."""
+        """The journal stopped (reason) or started again (None) taking records: the fault LED says so.
+        A journal changed behind the unit's back takes the unit off the line, as at start: the
+        reload's power-on check fails (REWRITTEN) and nothing more is journalled or signed in it."""
         self.journal_fault = reason
         if self.call is not None and reason is not None:
             self.call.hardware.leds["fault"].on()     # the next passing self-test puts it out
+        if self.journal is not None and self.journal.rewritten is not None:
+            self.loop.call_soon(self.on_reload)
 
     def _signed(self, checkpoint, kinds: list[str]) -> None:
         """A checkpoint was signed: the peer witnesses it, unless it covers only the peer's own
@@ -245,7 +261,7 @@ class Unit:
     async def _provisioned(self, change: str, detail: str = "") -> dict:
         """The provisioning service changed keys or config on disk: journal it, then reload. After a
         zeroize the unit goes off the line at once, and the daemon destroys the messages' plaintext
-        once the unit is closed (terminal/daemon/zeroize.py)."""
+        once the unit is closed (terminal/provisioning/zeroize.py)."""
         await asyncio.wrap_future(self.journal.record("provisioning", change=str(change), detail=str(detail)[:500]))
         if change == "zeroize":
             self.zeroized = True

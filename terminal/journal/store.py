@@ -73,7 +73,9 @@ CHECKPOINT_SECONDS = 60.0       # with checkpoint_every > 1: at most this long b
 JOURNAL_FILE = "journal.sqlite"              # the evidence, in the unit's data directory
 FAULT_JOURNAL_FILE = "journal-fault.sqlite"  # where a unit whose journal failed its check journals why
 HEAD_FILE = "journal.head"                   # in the unit's key directory, outside the journal
-KEYLESS_SLACK = 2               # records one unsigned transaction adds (a clock_step and its record)
+KEYLESS_SLACK = 0               # unsigned records a keyless open accepts past the head: none, since
+                                # without a key nothing proves who wrote them (a power cut between the
+                                # commit and the head write then fails closed: REWRITTEN)
 CLOCK_STEP_US = 2_000_000
 
 
@@ -397,7 +399,7 @@ def check_head(db: sqlite3.Connection, journal: Path, head_path: Path, own_publi
     """The journal holds the head this unit last wrote, unchanged, and what follows it is signed by
     `own_public` up to the tail: commits whose head write a power cut or a full disk stopped. Only
     the holder of the key can sign, so that is as strong as the head itself against anyone without
-    it; without a key, at most one transaction (KEYLESS_SLACK records) may follow.
+    it; without a key nothing may follow it (KEYLESS_SLACK).
     Returns the journal's tail; raises JournalRewritten saying what is wrong."""
     tail = Journal._tail(db)
     head = read_head(head_path)

@@ -35,6 +35,7 @@ from terminal.provisioning.presence import Presence
 from terminal.provisioning.rotation import archive_foreign_journal
 from terminal.provisioning.selftest_hook import SelfTestRunner, check_result, selftest_unavailable
 from terminal.provisioning.status import Command, Status
+from terminal.provisioning.zeroize import mark_pending
 from terminal.provisioning.unitconfig import read_config, write_config
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,7 @@ class Provisioner:
         A.only(args)
         raw, config = self._config()
         self._require_presence(now, "zeroize")
+        mark_pending(config.unit.key_dir)        # the daemon destroys the plaintext, now or when it next starts
         _destroy(self._key_file(config))
         raw.pop("peer", None)
         write_config(self.config_path, raw)

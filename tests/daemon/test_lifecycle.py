@@ -244,6 +244,8 @@ def test_zeroize_takes_the_daemon_off_line_at_once_and_destroys_the_plaintext(tm
         sent = asyncio.run(call(tmp_path / "A" / "control.sock", "msg.send", text="the launch codes are 0000",
                                 precedence="flash"))
         assert sent["id"]
+        from terminal.provisioning.zeroize import mark_pending
+        mark_pending(tmp_path / "A" / "keys")                   # first, as the provisioning service does
         (tmp_path / "A" / "keys" / "private.keys").unlink()
         _rewrite(config, lambda raw: raw.pop("peer"))
         said = tell_daemon(str(config), "zeroize", "keys destroyed and peer removed")
@@ -312,3 +314,64 @@ async def test_a_unit_on_real_pins_has_no_lab_hook(tmp_path):
     finally:
         await unit.close()
         b_sim.sock.close()
+
+
+def test_a_zeroize_the_daemon_did_not_see_through_is_finished_when_it_next_starts(tmp_path, notify):
+    """The daemon was not running (or was killed mid-way) when the technician zeroized: the marker the
+    provisioning service wrote first makes the next start destroy the plaintext before anything else."""
+    from terminal.provisioning.zeroize import PENDING, mark_pending
+    from tests.daemon.test_text_durability import call
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a_sim.sock.close()
+    b_sim.sock.close()
+    config = a_sim.config_path
+    proc = start(config, notify)
+    try:
+        notify.wait_for("STATUS=on line")
+        asyncio.run(call(tmp_path / "A" / "control.sock", "msg.send", text="the launch codes are 0000",
+                         precedence="flash"))
+    finally:
+        assert stop(proc) == 0
+    keys = tmp_path / "A" / "keys"
+    mark_pending(keys)                                          # what the provisioning service does first
+    (keys / "private.keys").unlink()
+    _rewrite(config, lambda raw: raw.pop("peer"))
+    data = tmp_path / "A" / "data"
+    assert any(b"launch codes" in p.read_bytes() for p in data.rglob("*") if p.is_file())
+    proc = start(config, notify)
+    try:
+        assert notify.wait_for("STATUS=unprovisioned")
+    finally:
+        assert stop(proc) == 0
+    assert not any(b"launch codes" in p.read_bytes() for p in data.rglob("*") if p.is_file())
+    assert not (keys / PENDING).exists() and (data / "journal.sqlite").exists()
+
+
+async def test_a_journal_rewritten_while_on_line_takes_the_unit_off_the_line(tmp_path):
+    from terminal.journal import canonical, load_sqlite
+    from terminal.sim.call import bring_up
+    from terminal.sim.run import load_unit
+    from tests.journal.helpers import unlock
+
+    a_sim, b_sim = provision_pair(tmp_path)
+    a, b = load_unit(a_sim.config_path), load_unit(b_sim.config_path)
+    await bring_up(a, b, (a_sim.sock, b_sim.sock))
+    reloads = asyncio.Event()
+    a.on_reload = reloads.set
+    try:
+        await a.journal.flush()
+        journal = tmp_path / "A" / "data" / "journal.sqlite"
+        last = load_sqlite(journal).records[-1]
+        body = {**last.body(), "seq": last.seq + 1, "kind": "link_up", "fields": {}, "prev_hash": last.hash}
+        with unlock(journal) as s:                               # someone appends behind the unit's back
+            s.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (body["seq"], last.wall_us, last.mono_us, last.boot_id, "link_up", None, "{}", last.hash,
+                       canonical.record_hash(body)))
+        assert (await asyncio.wrap_future(a.journal.record("link_down", reason="probe"))) is None
+        await asyncio.wait_for(reloads.wait(), 5)               # off the line, to fail its check on reload
+        assert a.journal.rewritten and a.call.hardware.leds["fault"].is_lit
+        assert max(cp.seq for cp in load_sqlite(journal).checkpoints) == last.seq   # nothing more signed
+    finally:
+        await a.close()
+        await b.close()

@@ -282,6 +282,7 @@ def test_zeroize_destroys_keys_and_peer(unit, tmp_path):
     ok(unit, Command.INSTALL_PEER, {"bundle": peer_bundle(tmp_path)[0]})
     ok(unit, Command.ZEROIZE)
     assert not (tmp_path / "keys" / "private.keys").exists()
+    assert (tmp_path / "keys" / "zeroize.pending").exists()    # the daemon destroys the plaintext, now or next start
     assert "[peer]" not in unit.config_path.read_text()
     assert ok(unit, Command.HELLO)["state"] == "blank"
 

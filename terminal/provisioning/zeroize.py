@@ -1,4 +1,4 @@
-"""Zeroize, the daemon's part: the messages' plaintext goes with the keys.
+"""Zeroize: the messages' plaintext goes with the keys.
 
 The provisioning service destroys the key file and removes the peer; the
 daemon, told so, goes off the line at once and then destroys what it kept in
@@ -8,6 +8,12 @@ messages (voicemail/). Each store is emptied with SQLite's secure_delete (freed
 pages are overwritten with zeros), vacuumed, its write-ahead log truncated, and
 then the file itself is overwritten with zeros, fsynced and removed. The
 journal stays: it is the evidence, and it holds no message text.
+
+Zeroize is recorded first as a marker beside the keys (`zeroize.pending`,
+written by the provisioning service before it destroys anything), and the daemon
+destroys the plaintext at the start of every life while the marker is there,
+removing it last: a daemon stopped, crashed or killed mid-way still does it the
+next time it starts, before it opens any store.
 
 An SD card's wear levelling may keep old copies of blocks that no file names any
 more; only destroying the card removes those. What this does is leave nothing
@@ -52,6 +58,27 @@ def _empty_store(path: Path) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
+
+
+PENDING = "zeroize.pending"
+
+
+def mark_pending(key_dir: Path | str) -> None:
+    """Before anything is destroyed: the daemon will finish the job even if it is not running now."""
+    from terminal.keys import atomic_write
+    Path(key_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    atomic_write(Path(key_dir) / PENDING, b"zeroize requested; the daemon destroys the message stores\n")
+
+
+def finish_pending(key_dir: Path | str, data_dir: Path | str) -> list[str] | None:
+    """If a zeroize is pending, destroy the plaintext and clear the marker; what went, or None."""
+    marker = Path(key_dir) / PENDING
+    if not marker.exists():
+        return None
+    gone = destroy_plaintext(data_dir)
+    marker.unlink()
+    fsync_dir(marker.parent)
+    return gone
 
 
 def destroy_plaintext(data_dir: Path | str) -> list[str]:
