@@ -223,6 +223,28 @@ def load(path: Path | str, schema: dict[str, dict[str, Field]] | None = None) ->
     return validate(data, str(path), path.parent.resolve(), schema)
 
 
+def salvage(path: Path | str) -> SimpleNamespace:
+    """From a config that does not load: its [hardware] and [control] keys that do parse, the
+    defaults for the rest, so a unit whose config is broken can still light its fault LED and say
+    why on its control socket."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = {}
+    out = SimpleNamespace()
+    for section in ("hardware", "control"):
+        raw = data.get(section) if isinstance(data.get(section), dict) else {}
+        values = {}
+        for key, field in SCHEMA[section].items():
+            try:
+                values[key] = field.parse(raw[key], path.parent.resolve()) if key in raw else field.default
+            except ValueError:
+                values[key] = field.default
+        setattr(out, section, SimpleNamespace(**values))
+    return out
+
+
 def redacted(config: SimpleNamespace, schema: dict[str, dict[str, Field]] | None = None) -> dict:
     """A printable dump with secrets shown as ********."""
     schema = schema if schema is not None else full_schema()

@@ -36,7 +36,7 @@ def test_run_with_a_bad_config_names_the_problem_and_stays_up(tmp_path):
 
     from tests.daemonlog import read_until
 
-    (tmp_path / "bad.toml").write_text("[unit]\nid = 'x'\n")
+    (tmp_path / "bad.toml").write_text("[unit]\nid = 'x'\n[control]\nsocket = 'control.sock'\n")
     proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "run", "--config", str(tmp_path / "bad.toml")],
                             stderr=subprocess.PIPE, text=True)
     try:

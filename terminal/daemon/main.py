@@ -82,7 +82,8 @@ async def _status_server(cfg, status: Status, wake) -> ControlServer | None:
     server.register("unit.status", status.as_dict)
 
     async def provisioned(change: str = "", detail: str = "") -> dict:
-        gone = finish_pending(cfg.unit.key_dir, cfg.unit.data_dir) if change == "zeroize" else None
+        unit = getattr(cfg, "unit", None)             # None: a config that does not load (salvaged)
+        gone = finish_pending(unit.key_dir, unit.data_dir) if change == "zeroize" and unit else None
         asyncio.get_running_loop().call_soon(wake.reload)
         return {"journalled": False, "off_line": True,
                 "plaintext": "kept" if gone is None else f"destroyed: {', '.join(gone) or 'nothing stored'}"}
@@ -253,16 +254,13 @@ async def _off_line_after(config_path: str, status: Status, wake, retry_after: f
     try:
         cfg = config_mod.load(config_path)
     except ConfigError:
-        cfg = None
-    led = fault_led(cfg, None) if cfg is not None else None
+        cfg = config_mod.salvage(config_path)      # the board, pins and control socket it names, or defaults
+    led = fault_led(cfg, None)
     if led is not None:
         led.on()
         status.fault_led = "lit"
     try:
-        if cfg is None:
-            await _until(wake, retry_after)
-        else:
-            await _wait_off_line(cfg, status, wake, timeout=retry_after)
+        await _wait_off_line(cfg, status, wake, timeout=retry_after)
     finally:
         status.fault_led = "off"
         if led is not None:

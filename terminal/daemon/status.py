@@ -32,8 +32,8 @@ def _socket(args) -> str:
     from terminal.errors import ConfigError
     try:
         return str(config_mod.load(args.config).control.socket)
-    except ConfigError:
-        return DEFAULT_SOCKET
+    except ConfigError:      # the daemon serves a broken config's socket too, as far as it can be read
+        return str(config_mod.salvage(args.config).control.socket)
 
 
 def ask(socket: str) -> dict:

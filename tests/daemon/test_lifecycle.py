@@ -139,6 +139,8 @@ def test_a_config_error_is_one_clear_line_and_no_restart_loop(tmp_path, notify):
         errors = [l for l in read_until(proc, "config error") if "config error" in l]
         assert len(errors) == 1 and "[link] listen" in errors[0]
         assert proc.poll() is None                           # stays up: systemd has nothing to restart
+        code, s = status(config)                             # the socket and LED its [control], [hardware] name
+        assert (code, s["state"], s["fault_led"]) == (1, "off line", "lit") and "[link] listen" in s["reason"]
         config.write_text(good)
         proc.send_signal(signal.SIGHUP)
         assert notify.wait_for("STATUS=on line")
