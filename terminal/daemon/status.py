@@ -92,7 +92,9 @@ def describe(s: dict, now: float | None = None) -> str:
     if journal:
         state = "signing" if journal["signing"] else "NOT SIGNING (changed behind the unit's back)"
         fault = f"; FAULT: {journal['fault']}" if journal["fault"] else ""
-        lines.append(f"journal: {state}, {journal['lost_records']} record(s) lost, "
+        verdict = (f"{journal['verdict']} at start ({journal['unsigned']} unsigned), "
+                   if "verdict" in journal else "")
+        lines.append(f"journal: {verdict}{state}, {journal['lost_records']} record(s) lost, "
                      f"{journal['witnessed_by_peer']} checkpoint(s) witnessed by the peer this run{fault}")
     lines.append(f"version {s.get('version', '?')}")
     return "\n".join(lines)

@@ -93,6 +93,7 @@ class Unit:
         self.journal_fault: str | None = None     # why the journal cannot be written, while it cannot
         self.last_selftest: dict | None = None
         self.zeroized = False                      # told of a zeroize: destroy plaintext once closed
+        self.journal_verdict: dict = {}            # the power-on check's verdict on the journal
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -295,7 +296,8 @@ class Unit:
             "unread_messages": len(self.text.service.store.unread()) if self.text is not None else 0,
             "missed_call_shown": self.call.machine.missed.shown if self.call is not None else False,
             "last_selftest": self.last_selftest,
-            "journal": {"fault": self.journal_fault, "lost_records": writer.lost.count if writer else 0,
+            "journal": {**self.journal_verdict, "fault": self.journal_fault,
+                        "lost_records": writer.lost.count if writer else 0,
                         "signing": writer is not None and writer.rewritten is None,
                         "witnessed_by_peer": self.records.witnessed if self.records is not None else 0},
         }
@@ -320,6 +322,10 @@ class Unit:
         """Remember the latest self-test run for `hotline status`."""
         self.last_selftest = {"kind": summary.kind, "at": time.time() if at is None else at,
                               "passed": summary.passed, "failed": [r.name for r in summary.failures]}
+        chain = next((r for r in summary.results if r.name == "journal_chain"), None)
+        if chain is not None:     # the power-on check's verdict on the journal this run continues
+            self.journal_verdict = {"verdict": chain.data.get("verdict", "intact" if chain.passed else "FAILED"),
+                                    "unsigned": chain.data.get("unsigned_tail", 0), "at_start": True}
 
     def health(self, now: float, mono: Callable[[], float] = time.monotonic) -> str | None:
         """Why the watchdog must not be fed (the journal writer or the handset audio hung), or None.

@@ -120,6 +120,7 @@ def test_a_blank_unit_waits_to_be_provisioned_and_comes_on_line_after_a_reload(t
         assert (code, s["state"], s["unit"], s["peer"]["id"]) == (0, "on line", "A", "B")
         assert s["last_selftest"]["kind"] == "post" and s["last_selftest"]["passed"]
         assert s["journal"]["signing"] and s["version"]
+        assert (s["journal"]["verdict"], s["journal"]["unsigned"]) == ("intact", 0)
     finally:
         assert stop(proc) == 0
 
