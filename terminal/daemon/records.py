@@ -52,6 +52,7 @@ class RecordsLink(TextLink):
         self._witness_sent: str | None = None       # id of the checkpoint message on its way
         self._witness_next = None                   # the newest checkpoint waiting for it
         self.witnessed = 0                          # checkpoints the peer has taken
+        self.held = False                           # during a call: keep the newest, send it after
         self.listeners.append(self._on_event)
 
     def send_outcome(self, call_id: str, fields: dict) -> None:
@@ -68,7 +69,14 @@ class RecordsLink(TextLink):
     def witness(self, checkpoint) -> None:
         """Send this signed checkpoint for the peer to journal, or keep it until the one on its way lands."""
         self._witness_next = checkpoint
-        if self._witness_sent is None:
+        if self._witness_sent is None and not self.held:
+            self._send_witness()
+
+    def hold(self, held: bool) -> None:
+        """While voice flows, witness nothing: each send is a store commit (an fsync) on the loop the
+        audio runs on. The newest checkpoint still goes, as soon as the call is over."""
+        self.held = held
+        if not held and self._witness_sent is None:
             self._send_witness()
 
     def _send_witness(self) -> None:
@@ -87,7 +95,8 @@ class RecordsLink(TextLink):
         if isinstance(event, ev.MessageDelivered) and event.id == self._witness_sent:
             self.witnessed += 1
             self._witness_sent = None
-            self._send_witness()
+            if not self.held:
+                self._send_witness()
             return
         if not isinstance(event, ev.MessageReceived):
             return

@@ -252,6 +252,8 @@ class Unit:
     def _call_liveness(self, in_call: bool) -> None:
         """Voice flows every frame during a call, so a silent peer is noticed in IN_CALL_UNREACHABLE_AFTER."""
         seconds = IN_CALL_UNREACHABLE_AFTER if in_call else self.config.link.unreachable_after
+        if self.records is not None:
+            self.records.hold(in_call)          # no witness commits on the loop while voice flows
         self.session.set_unreachable_after(seconds, self.now())
         self.loop.call_soon(self._pump_link)   # re-arm the link's timer, outside the call machine's step
 
