@@ -252,10 +252,14 @@ class Unit:
     def _call_liveness(self, in_call: bool) -> None:
         """Voice flows every frame during a call, so a silent peer is noticed in IN_CALL_UNREACHABLE_AFTER."""
         seconds = IN_CALL_UNREACHABLE_AFTER if in_call else self.config.link.unreachable_after
-        if self.records is not None:
-            self.records.hold(in_call)          # no witness commits on the loop while voice flows
+        if self.records is not None:          # no witness commits on the loop while voice flows; after
+            self.loop.call_soon(self._hold_witness, in_call)   # the call machine's step, as the timer below
         self.session.set_unreachable_after(seconds, self.now())
         self.loop.call_soon(self._pump_link)   # re-arm the link's timer, outside the call machine's step
+
+    def _hold_witness(self, in_call: bool) -> None:
+        if self.records is not None:
+            self.records.hold(in_call)
 
     def _pump_link(self) -> None:
         if self.endpoint is not None:
