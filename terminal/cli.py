@@ -55,7 +55,8 @@ def sim_failures(summary: dict) -> list[str]:
     failed_checks = [f"{unit}.{name}" for unit, checks in summary["selftest"].items()
                      for name, check in checks.items() if not check["passed"]]
     missed = summary["missed_call"]
-    heard = {**call["speech_match"], "voice_message": missed["voice_message_match"]}
+    heard = {**call["speech_match"]}
+    message_heard = missed["voice_message_match"]
     journal = summary["journal"]
     checks = [
         (summary["handshake"]["ok"], "handshake: the link did not come up"),
@@ -68,6 +69,8 @@ def sim_failures(summary: dict) -> list[str]:
         (min(heard.values()) >= SPEECH_HEARD,
          "speech: " + ", ".join(f"{k} {v:.2f}" for k, v in heard.items()) + f" (at least {SPEECH_HEARD} expected)"),
         (missed["voice_message_played"], "missed_call: the voice message was not played"),
+        (message_heard >= VOICE_MESSAGE_HEARD,
+         f"missed_call: voice message match {message_heard:.2f} (at least {VOICE_MESSAGE_HEARD} expected)"),
         (journal["verified"], "journal: " + ", ".join(
             f"{name} {u['verdict']}, witness {u['witness_check']}" for name, u in journal["units"].items())),
     ]
@@ -77,6 +80,9 @@ def sim_failures(summary: dict) -> list[str]:
 # Envelope correlation of heard audio with the speech that was sent (1.0 = same rhythm).
 # Measured: 0.9-0.99 for the call, 0.7-0.93 for a voice message; tones or silence score near 0.
 SPEECH_HEARD = 0.5
+# A voice message is shorter and its start depends on when the ring gave up: measured 0.48-0.93
+# (0.48 once under 10 % loss in CI on 2026-12-01); tones or silence still score near 0.
+VOICE_MESSAGE_HEARD = 0.4
 
 
 def build_parser() -> argparse.ArgumentParser:
