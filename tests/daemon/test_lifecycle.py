@@ -231,21 +231,31 @@ async def test_the_watchdog_is_withheld_while_the_journal_writer_hangs(tmp_path,
         await b.close()
 
 
-def test_zeroize_takes_the_daemon_off_line_at_once_and_destroys_the_plaintext(tmp_path, notify):
-    """The provisioning service's part (keys destroyed, peer removed) done as it does it, then
-    the daemon told over its control socket, as `tell_daemon` does: no systemctl, no polkit."""
-    from terminal.provisioning.service import tell_daemon
+def on_line_holding_a_secret(tmp_path, notify):
+    """Unit A's daemon on line with a FLASH message in its store: (config, process, message)."""
     from tests.daemon.test_text_durability import call
 
     a_sim, b_sim = provision_pair(tmp_path)
     a_sim.sock.close()
     b_sim.sock.close()
-    config = a_sim.config_path
-    proc = start(config, notify)
+    proc = start(a_sim.config_path, notify)
     try:
         notify.wait_for("STATUS=on line")
         sent = asyncio.run(call(tmp_path / "A" / "control.sock", "msg.send", text="the launch codes are 0000",
                                 precedence="flash"))
+    except BaseException:
+        stop(proc)
+        raise
+    return a_sim.config_path, proc, sent
+
+
+def test_zeroize_takes_the_daemon_off_line_at_once_and_destroys_the_plaintext(tmp_path, notify):
+    """The provisioning service's part (keys destroyed, peer removed) done as it does it, then
+    the daemon told over its control socket, as `tell_daemon` does: no systemctl, no polkit."""
+    from terminal.provisioning.service import tell_daemon
+
+    config, proc, sent = on_line_holding_a_secret(tmp_path, notify)
+    try:
         assert sent["id"]
         from terminal.provisioning.zeroize import mark_pending
         mark_pending(tmp_path / "A" / "keys")                   # first, as the provisioning service does
@@ -323,19 +333,9 @@ def test_a_zeroize_the_daemon_did_not_see_through_is_finished_when_it_next_start
     """The daemon was not running (or was killed mid-way) when the technician zeroized: the marker the
     provisioning service wrote first makes the next start destroy the plaintext before anything else."""
     from terminal.provisioning.zeroize import PENDING, mark_pending
-    from tests.daemon.test_text_durability import call
 
-    a_sim, b_sim = provision_pair(tmp_path)
-    a_sim.sock.close()
-    b_sim.sock.close()
-    config = a_sim.config_path
-    proc = start(config, notify)
-    try:
-        notify.wait_for("STATUS=on line")
-        asyncio.run(call(tmp_path / "A" / "control.sock", "msg.send", text="the launch codes are 0000",
-                         precedence="flash"))
-    finally:
-        assert stop(proc) == 0
+    config, proc, _ = on_line_holding_a_secret(tmp_path, notify)
+    assert stop(proc) == 0
     keys = tmp_path / "A" / "keys"
     mark_pending(keys)                                          # what the provisioning service does first
     (keys / "private.keys").unlink()
