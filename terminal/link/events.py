@@ -30,4 +30,11 @@ class DataReceived:
     at: float
 
 
-Event = HandshakeCompleted | PeerReachable | PeerUnreachable | DataReceived
+@dataclass(frozen=True)
+class PathUp:
+    """An authenticated packet arrived on a path that was not live (new, rebound, or back)."""
+    addr: tuple
+    at: float
+
+
+Event = HandshakeCompleted | PeerReachable | PeerUnreachable | DataReceived | PathUp

@@ -4,10 +4,12 @@ Layouts (little-endian integers, WireGuard's shapes):
 
     initiation  type=1 | 3 zero | sender u32 | ephemeral 32 | static 48 | timestamp 28 | mac1 16 | mac2 16
     response    type=2 | 3 zero | sender u32 | receiver u32 | ephemeral 32 | empty 16 | mac1 16 | mac2 16
+    cookie      type=3 | 3 zero | receiver u32 | nonce 24 | encrypted cookie 32
     transport   type=4 | 3 zero | receiver u32 | counter u64 | ciphertext (>= 16)
 
 mac1 lets a responder drop packets not meant for it before any Diffie-Hellman
-work; mac2 (cookies under load) is carried as zeros in this version.
+work; mac2 carries a cookie under load (terminal/link/cookie.py, which also
+holds the cookie reply, type 3), zeros otherwise.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import struct
 from dataclasses import dataclass
 
 from terminal.errors import HotlineError
-from terminal.link.constants import MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT
+from terminal.link.constants import MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT
 
 MAC_LEN = 16
 INITIATION_LEN = 148
 RESPONSE_LEN = 92
 TRANSPORT_HEADER_LEN = 16
 TRANSPORT_MIN_LEN = TRANSPORT_HEADER_LEN + 16
+COOKIE_REPLY_LEN = 64           # type | 3 zero | receiver u32 | nonce 24 | sealed cookie 16 + tag 16
 
 
 class MalformedPacket(HotlineError, ValueError):
@@ -104,10 +107,29 @@ class Transport:
         return cls(receiver, counter, bytes(data[TRANSPORT_HEADER_LEN:]))
 
 
-_KINDS = {MSG_INITIATION: Initiation, MSG_RESPONSE: Response, MSG_TRANSPORT: Transport}
+@dataclass(frozen=True)
+class CookieReply:
+    receiver: int
+    nonce: bytes               # 24 bytes, XChaCha20's
+    encrypted_cookie: bytes    # 16-byte cookie + 16-byte tag
+
+    def __bytes__(self) -> bytes:
+        return bytes((MSG_COOKIE_REPLY, 0, 0, 0)) + struct.pack("<I", self.receiver) + self.nonce + self.encrypted_cookie
+
+    @classmethod
+    def parse(cls, data: bytes) -> "CookieReply":
+        if len(data) != COOKIE_REPLY_LEN:
+            raise MalformedPacket(f"cookie reply is {len(data)} bytes; expected {COOKIE_REPLY_LEN}")
+        if data[1:4] != b"\x00\x00\x00":
+            raise MalformedPacket("cookie reply reserved bytes are not zero")
+        (receiver,) = struct.unpack_from("<I", data, 4)
+        return cls(receiver, bytes(data[8:32]), bytes(data[32:]))
 
 
-def parse_packet(data: bytes) -> Initiation | Response | Transport:
+_KINDS = {MSG_INITIATION: Initiation, MSG_RESPONSE: Response, MSG_COOKIE_REPLY: CookieReply, MSG_TRANSPORT: Transport}
+
+
+def parse_packet(data: bytes) -> "Initiation | Response | CookieReply | Transport":
     """Any link datagram -> its message; MalformedPacket (a ValueError) says why not."""
     if not data:
         raise MalformedPacket("empty datagram")

@@ -43,3 +43,9 @@ class ReplayFilter:
             self.highest = counter
         self.blocks[block % BLOCKS] |= 1 << (counter % BLOCK_BITS)
         return True
+
+    def seen(self, counter: int) -> bool:
+        """Was `counter` already accepted, and is it still inside the window (a copy, not an old replay)?"""
+        if counter > self.highest or counter + WINDOW <= self.highest:
+            return False
+        return bool(self.blocks[(counter // BLOCK_BITS) % BLOCKS] >> (counter % BLOCK_BITS) & 1)

@@ -6,36 +6,50 @@
 
 `now` is seconds on a monotonic clock owned by the caller; `wall_offset` turns
 it into Unix time for the initiation timestamp. Nothing here reads a clock,
-sleeps or touches a socket.
+sleeps or touches a socket. The one call out is `on_timestamp`, which the owner
+gives to make the newest accepted initiation timestamp durable before the
+response leaves (a replay after a restart then gets no answer).
 
 Rules, after WireGuard: every unauthenticated, malformed, replayed or unknown
-packet is dropped, counted in `stats` and never answered; the replay window
-moves only after a packet authenticates; a responder does not send on new
-keys until the initiator has used them; keys are renewed after
-REKEY_AFTER_TIME and refused after REJECT_AFTER_TIME.
+packet is dropped, counted in `stats` and never answered (the one exception:
+under load a mac1-valid initiation without a valid mac2 gets a cookie reply,
+terminal/link/cookie.py); the replay window moves only after a packet
+authenticates; a responder does not send on new keys until the initiator has
+used them; keys are renewed after REKEY_AFTER_TIME and refused after
+REJECT_AFTER_TIME.
+
+Paths (terminal/link/paths.py): data goes on every live path, so a path that
+dies mid-call loses nothing and the copy is counted in `duplicates`; each path
+is probed every PROBE_INTERVAL; handshakes go to every candidate address.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
+import random
 import secrets
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from terminal.link import inner, tai64n
 from terminal.link.constants import (
-    INITIATION_BURST, INITIATIONS_PER_SECOND, KEEPALIVE_TIMEOUT, MIN_INITIATION_INTERVAL,
-    PROLOGUE_LABEL, PROTOCOL_VERSION, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME,
-    REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_TIMEOUT, UNREACHABLE_AFTER,
+    CHANNEL_PATH, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
+    INITIATION_BURST, INITIATIONS_PER_SECOND, KEEPALIVE_TIMEOUT, MIN_INITIATION_INTERVAL, PROBE_INTERVAL,
+    PROLOGUE_LABEL, PROTOCOL_VERSION, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
+    REKEY_AFTER_TIME, REKEY_TIMEOUT, RESPONSE_DH_TRIES, UNREACHABLE_AFTER,
 )
-from terminal.link.events import DataReceived, Event, HandshakeCompleted, PeerReachable, PeerUnreachable
-from terminal.link.messages import MAC_LEN, Initiation, MalformedPacket, Response, Transport, parse_packet
+from terminal.link.cookie import CookieChecker, CookieJar, mac
+from terminal.link.events import DataReceived, Event, HandshakeCompleted, PathUp, PeerReachable, PeerUnreachable
+from terminal.link.messages import (
+    MAC_LEN, CookieReply, Initiation, MalformedPacket, Response, Transport, parse_packet,
+)
 from terminal.link.noise import CipherState, HandshakeError, HandshakeState, Suite, public_bytes
+from terminal.link.paths import PROBE, Path, PathTable, decode_probe, encode_probe, PROBE_REPLY
 from terminal.link.ratelimit import TokenBucket
 from terminal.link.replay import ReplayFilter
 
@@ -45,6 +59,8 @@ Addr = tuple  # (host, port) as asyncio gives it
 LABEL_MAC1 = b"mac1----"
 STAGED_LIMIT = 64
 RESPONDER_REKEY_AFTER = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
+DROP_LOG_EVERY = 10.0      # seconds between debug lines about drops of one reason
+SENT_KEPT = 8              # handshake messages remembered for matching a cookie reply
 _BLAKE2S = Suite("BLAKE2s")
 
 
@@ -57,9 +73,10 @@ def mac1_key(static_public: bytes) -> bytes:
     return _BLAKE2S.hash(LABEL_MAC1 + static_public)
 
 
-def mac(key: bytes, data: bytes) -> bytes:
-    """Keyed BLAKE2s-128, WireGuard's MAC."""
-    return hashlib.blake2s(data, key=key, digest_size=MAC_LEN).digest()
+def retry_after(attempt: int, rng: random.Random) -> float:
+    """How long handshake try number `attempt` (0 = the first) waits before the next one."""
+    base = min(REKEY_TIMEOUT, HANDSHAKE_RETRY_FIRST * HANDSHAKE_RETRY_GROWTH ** attempt)
+    return base * (1 + rng.uniform(-HANDSHAKE_RETRY_JITTER, HANDSHAKE_RETRY_JITTER))
 
 
 @dataclass
@@ -96,7 +113,10 @@ class PendingHandshake:
     local_index: int
     state: HandshakeState
     sent_at: float
-    addr: Addr
+    attempt: int                  # 0 for the first try of this handshake
+    retry_at: float
+    dh_tries: int = 0             # responses we spent DH on for this initiation
+    cookie_retried: bool = False  # already re-sent once at once because a cookie arrived
 
 
 class LinkSession:
@@ -110,37 +130,48 @@ class LinkSession:
         psk: bytes | None = None,
         unreachable_after: float = UNREACHABLE_AFTER,
         wall_offset: float = 0.0,
+        probe_interval: float = PROBE_INTERVAL,
+        last_timestamp: bytes | None = None,
+        on_timestamp: Callable[[bytes], None] | None = None,
+        rng: random.Random | None = None,
     ):
         if len(peer_static) != 32:
             raise ValueError(f"peer static key is {len(peer_static)} bytes; expected 32")
         self.static = static
         self.static_public = public_bytes(static)
         self.peer_static = peer_static
-        self.endpoints = list(endpoints)
+        self.paths = PathTable(endpoints)
         self.prologue = prologue(pairing_id)
         self.psk = psk if psk is not None else bytes(32)   # zero PSK when none, as WireGuard does
         self.wall_offset = wall_offset
         self.unreachable_after = unreachable_after
+        self.probe_every = probe_interval
+        self.on_timestamp = on_timestamp
+        self._rng = rng or random.SystemRandom()
         self._mac1_in = mac1_key(self.static_public)
         self._mac1_out = mac1_key(peer_static)
         self._limiter = TokenBucket(INITIATIONS_PER_SECOND, INITIATION_BURST)
+        self._cookies = CookieChecker(self.static_public)
+        self._jar = CookieJar(peer_static)
 
         self.stats: Counter[str] = Counter()
         self.reachable: bool | None = None      # None until first known either way
         self.rtt: float | None = None
-        self.endpoint_index = 0
-        self.roamed: Addr | None = None          # source of the last authenticated packet
         self.current: Keypair | None = None
         self.previous: Keypair | None = None
         self.next: Keypair | None = None         # responder keys not yet used by the initiator
         self.pending: PendingHandshake | None = None
         self.staged: deque[tuple[int, bytes, Addr | None]] = deque()
-        self._last_timestamp: bytes | None = None
+        self._sent_handshakes: deque[tuple[int, bytes]] = deque(maxlen=SENT_KEPT)   # (sender index, mac1)
+        self._last_timestamp = last_timestamp
+        self._last_initiation: bytes | None = None        # body of the newest one answered
         self._last_initiation_consumed = float("-inf")
         self._started: float | None = None
+        self._now = 0.0
         self._last_received: float | None = None
         self._silence_from = float("-inf")
         self._last_sent = float("-inf")
+        self._dropped_logged: dict[str, tuple[float, int]] = {}
         self._out: list[tuple[bytes, Addr]] = []
         self._events: deque[Event] = deque()
 
@@ -148,7 +179,12 @@ class LinkSession:
 
     @property
     def destination(self) -> Addr:
-        return self.roamed or self.endpoints[self.endpoint_index]
+        """The best path: the live one with the lowest round trip, else the one heard last."""
+        return self.paths.best(self._now, self.live_window).addr
+
+    @property
+    def endpoints(self) -> list[Addr]:
+        return [p.addr for p in self.paths.paths if p.configured]
 
     @property
     def last_received(self) -> float | None:
@@ -156,9 +192,23 @@ class LinkSession:
         return self._last_received
 
     @property
+    def last_timestamp(self) -> bytes | None:
+        """The newest initiation timestamp accepted from the peer (what `on_timestamp` was given)."""
+        return self._last_timestamp
+
+    @property
     def keepalive_interval(self) -> float:
         """At most KEEPALIVE_TIMEOUT, and short enough that two lost keepalives are not 'unreachable'."""
         return min(KEEPALIVE_TIMEOUT, self.unreachable_after / 3)
+
+    @property
+    def probe_interval(self) -> float:
+        return min(self.probe_every, self.keepalive_interval)
+
+    @property
+    def live_window(self) -> float:
+        """A path not heard from for this long is down: two probes and a second of slack."""
+        return 2 * self.probe_interval + 1.0
 
     def set_unreachable_after(self, seconds: float, now: float) -> None:
         """Change how fast silence counts as unreachable (a call in progress wants ~2 s).
@@ -171,11 +221,13 @@ class LinkSession:
 
     def start(self, now: float) -> None:
         """Begin: initiate a handshake so the link is up before anyone needs it."""
+        self._now = now
         self._started = now
-        self._initiate(now)
+        self._begin_handshake(now)
 
     def send(self, channel: int, payload: bytes, now: float, via: Addr | None = None) -> None:
-        """Seal and queue `payload`; `via` forces one path (a link test of a backup endpoint)."""
+        """Seal and queue `payload` for every live path; `via` forces one (a link test of a path)."""
+        self._now = now
         plaintext = inner.encode(channel, payload)
         keypair = self._sending_keypair(now)
         if keypair is None:
@@ -184,23 +236,27 @@ class LinkSession:
                 self.stats["staged_dropped"] += 1
             self.staged.append((channel, payload, via))
             if self.pending is None:
-                self._initiate(now)
+                self._begin_handshake(now)
             return
         self._seal(keypair, plaintext, now, via)
 
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
+        self._now = now
+        addr = tuple(addr)
         self.stats["datagrams_received"] += 1
         try:
             message = parse_packet(data)
         except MalformedPacket as exc:
-            self._drop("malformed", addr, str(exc))
+            self._drop("malformed", addr, str(exc), now)
             return
         if isinstance(message, Transport):
             self._consume_transport(message, addr, now)
         elif isinstance(message, Initiation):
-            self._consume_initiation(message, addr, now)
-        else:
+            self._consume_initiation(message, data, addr, now)
+        elif isinstance(message, Response):
             self._consume_response(message, addr, now)
+        else:
+            self._consume_cookie_reply(message, addr, now)
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         out, self._out = self._out, []
@@ -209,88 +265,180 @@ class LinkSession:
     def next_event(self) -> Event | None:
         return self._events.popleft() if self._events else None
 
+    def path_report(self, now: float) -> list[dict]:
+        """Each path's state, round trip and loss, for `link.status` and the metrics."""
+        window, timeout = self.live_window, self._probe_timeout()
+        best = self.destination
+        return [{"endpoint": "%s:%d" % p.addr[:2], "configured": p.configured, "state": p.state(now, window),
+                 "best": p.addr == best, "rtt_ms": None if p.rtt is None else round(p.rtt * 1000, 1),
+                 "loss": None if (loss := p.loss(now, timeout)) is None else round(loss, 3),
+                 "last_heard_ago": None if p.last_heard is None else round(now - p.last_heard, 1)}
+                for p in self.paths.paths]
+
+    @property
+    def drops(self) -> dict[str, int]:
+        """Dropped datagrams by reason."""
+        return {name[len("dropped_"):]: n for name, n in sorted(self.stats.items()) if name.startswith("dropped_") and n}
+
+    @property
+    def rejected(self) -> int:
+        """Every datagram dropped for any reason."""
+        return sum(self.drops.values())
+
+    # ----- timers: one deadline and one handler each (wireguard-go's timers.go) ------------
+
     def get_timer(self) -> float | None:
         if self._started is None:
             return None
-        deadlines = [self._silence_deadline()]
-        if self.pending is not None:
-            deadlines.append(self.pending.sent_at + REKEY_TIMEOUT)
-        keypair = self.current
-        if keypair is not None:
-            deadlines.append(self._last_sent + self.keepalive_interval)
-            deadlines.append(keypair.created + REJECT_AFTER_TIME)
-            if self.pending is None:
-                deadlines.append(keypair.created + keypair.rekey_after)
-                if self._last_received is not None and self._last_sent > self._last_received:
-                    deadlines.append(self._last_received + self.keepalive_interval + REKEY_TIMEOUT)
-        elif self.pending is None:
-            deadlines.append(self._started)   # no keys and no handshake: start one now
-        return min(d for d in deadlines if d is not None)
+        deadlines = [deadline for deadline, _ in self._timers() if deadline is not None]
+        return min(deadlines, default=None)
 
     def handle_timer(self, now: float) -> None:
         if self._started is None:
             return
-        for name in ("previous", "current", "next"):
-            keypair = getattr(self, name)
-            if keypair is not None and keypair.expired(now):
-                setattr(self, name, None)
-        if self.pending is not None and now >= self.pending.sent_at + REKEY_TIMEOUT:
-            self.stats["handshake_timeouts"] += 1
-            self._next_path()
-            self._initiate(now)
+        self._now = now
+        for deadline, handler in self._timers():
+            if deadline is not None and now >= deadline:
+                handler(now)
+
+    def _timers(self):
+        return ((self._keys_deadline(), self._on_keys_expired),
+                (self._retry_deadline(), self._on_handshake_retry),
+                (self._rekey_deadline(), self._on_rekey),
+                (self._probe_deadline(), self._on_probe),
+                (self._silence_deadline(), self._on_silence))
+
+    def _keys_deadline(self) -> float | None:
+        held = [k.created + REJECT_AFTER_TIME for k in (self.previous, self.current, self.next) if k is not None]
+        return min(held, default=None)
+
+    def _on_keys_expired(self, now: float) -> None:
+        if self.previous is not None and self.previous.expired(now):
+            self.previous = None
+        if self.current is not None and self.current.expired(now):
+            self.current = None
+        if self.next is not None and self.next.expired(now):
+            self.next = None
+
+    def _retry_deadline(self) -> float | None:
+        return None if self.pending is None else self.pending.retry_at
+
+    def _on_handshake_retry(self, now: float) -> None:
+        self.stats["handshake_timeouts"] += 1
+        self._initiate(now, self.pending.attempt + 1)
+
+    def _rekey_deadline(self) -> float | None:
+        if self.pending is not None:
+            return None
+        keypair = self.current
+        if keypair is None:
+            return self._started                  # no keys and no handshake: start one now
+        deadlines = [keypair.created + keypair.rekey_after]
+        if self._last_received is not None and self._last_sent > self._last_received:
+            deadlines.append(self._last_received + self.keepalive_interval + REKEY_TIMEOUT)
+        return min(deadlines)
+
+    def _on_rekey(self, now: float) -> None:
         if self.pending is None:
-            if self.current is None or self.current.wants_rekey(now) or self._path_silent(now):
-                if self.current is not None and self._path_silent(now):
-                    self._next_path()
-                self._initiate(now)
+            self._begin_handshake(now)
+
+    def _probe_deadline(self) -> float | None:
+        if self.current is None:
+            return None
+        return min(p.last_probe for p in self.paths.candidates(self._now)) + self.probe_interval
+
+    def _on_probe(self, now: float) -> None:
         keypair = self._sending_keypair(now)
-        if keypair is not None and now >= self._last_sent + self.keepalive_interval:
-            self.stats["keepalives_sent"] += 1
-            self._seal(keypair, b"", now)
-        self._check_silence(now)
+        if keypair is None:
+            return
+        for path in self.paths.candidates(now):
+            if now >= path.last_probe + self.probe_interval:
+                self.stats["probes_sent"] += 1
+                self._seal(keypair, inner.encode(CHANNEL_PATH, self.paths.probe(path, now)), now, path.addr)
+
+    def _silence_deadline(self) -> float | None:
+        since = self._silent_since()
+        if self.reachable is False or since is None:
+            return None
+        return since + self.unreachable_after
+
+    def _on_silence(self, now: float) -> None:
+        self.reachable = False
+        self._events.append(PeerUnreachable(now, silent_for=now - self._silent_since()))
 
     # ----- handshake -----------------------------------------------------------
 
-    def _initiate(self, now: float) -> None:
+    def _begin_handshake(self, now: float) -> None:
+        self._initiate(now, 0)
+
+    def _initiate(self, now: float, attempt: int) -> None:
         state = HandshakeState(
             initiator=True, static=self.static, remote_static=self.peer_static,
             prologue=self.prologue, psk=self.psk,
         )
         index = self._new_index()
         noise = state.write_initiation(tai64n.encode(now + self.wall_offset))
-        body = Initiation(index, noise).body()
-        packet = body + mac(self._mac1_out, body) + bytes(MAC_LEN)
-        self.pending = PendingHandshake(index, state, now, self.destination)
+        cookie_retried = self.pending.cookie_retried if self.pending is not None and attempt else False
+        self.pending = PendingHandshake(index, state, now, attempt, now + retry_after(attempt, self._rng),
+                                        cookie_retried=cookie_retried)
         self.stats["initiations_sent"] += 1
-        self._out.append((packet, self.pending.addr))
+        packet = self._stamp(Initiation(index, noise).body(), index, now)
+        for path in self.paths.candidates(now):
+            self._out.extend([(packet, path.addr)] * HANDSHAKE_COPIES)
 
-    def _consume_initiation(self, message: Initiation, addr: Addr, now: float) -> None:
+    def _stamp(self, body: bytes, sender: int, now: float) -> bytes:
+        """body | mac1 | mac2 (the peer's cookie, if we hold a fresh one)."""
+        mac1 = mac(self._mac1_out, body)
+        self._sent_handshakes.append((sender, mac1))
+        return body + mac1 + self._jar.mac2(body + mac1, now)
+
+    def _consume_initiation(self, message: Initiation, packet: bytes, addr: Addr, now: float) -> None:
         if not hmac.compare_digest(mac(self._mac1_in, message.body()), message.mac1):
-            self._drop("bad_mac", addr, "initiation mac1 does not match our key")
+            self._drop("bad_mac", addr, "initiation mac1 does not match our key", now)
+            return
+        if self._last_initiation is not None and hmac.compare_digest(message.body(), self._last_initiation):
+            self.stats["duplicates"] += 1          # another copy (or path) of the one just answered
+            return
+        if self._cookies.under_load(now) and not self._cookies.mac2_ok(packet, addr, now):
+            reply = self._cookies.reply(message.sender, message.mac1, addr, now,
+                                        known_path=self.paths.find(addr) is not None)
+            if reply is None:
+                self._drop("under_load", addr, "under load and over the cookie reply budget", now)
+                return
+            self.stats["cookie_replies_sent"] += 1
+            self._drop("under_load", addr, "under load: answered with a cookie, no DH", now)
+            self._out.append((reply, addr))
             return
         if not self._limiter.allow(addr[0], now):
-            self._drop("rate_limited", addr, "initiations from this address over the limit")
+            self._drop("rate_limited", addr, "initiations from this address over the limit", now)
             return
         state = HandshakeState(initiator=False, static=self.static, prologue=self.prologue, psk=self.psk)
         try:
             timestamp = state.read_initiation(message.noise)
         except HandshakeError as exc:
-            self._drop("unauthenticated", addr, str(exc))
+            self._drop("unauthenticated", addr, str(exc), now)
             return
-        if state.rs != self.peer_static:
-            self._drop("unknown_key", addr, "initiation from a static key that is not our peer's")
+        if not hmac.compare_digest(state.rs, self.peer_static):
+            self._drop("unknown_key", addr, "initiation from a static key that is not our peer's", now)
             return
         if not tai64n.is_newer(timestamp, self._last_timestamp):
-            self._drop("replayed_initiation", addr, "initiation timestamp is not newer than the last")
+            self._drop("replayed_initiation", addr, "initiation timestamp is not newer than the last", now)
             return
         if now - self._last_initiation_consumed < MIN_INITIATION_INTERVAL:
-            self._drop("rate_limited", addr, "peer initiating faster than allowed")
+            self._drop("rate_limited", addr, "peer initiating faster than allowed", now)
             return
+        if self.on_timestamp is not None:
+            try:
+                self.on_timestamp(timestamp)
+            except Exception as exc:      # cannot make it durable: answering would open a replay after a restart
+                self._drop("timestamp_unsaved", addr, f"could not save the initiation timestamp: {exc}", now)
+                return
         self._last_timestamp = timestamp
+        self._last_initiation = message.body()
         self._last_initiation_consumed = now
         local_index = self._new_index()
-        body = Response(local_index, message.sender, state.write_response(b"")).body()
-        self._out.append((body + mac(self._mac1_out, body) + bytes(MAC_LEN), addr))
+        packet = self._stamp(Response(local_index, message.sender, state.write_response(b"")).body(), local_index, now)
+        self._out.extend([(packet, addr)] * HANDSHAKE_COPIES)
         keys = state.result()
         self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False)
         self.stats["handshakes_responded"] += 1
@@ -298,16 +446,24 @@ class LinkSession:
 
     def _consume_response(self, message: Response, addr: Addr, now: float) -> None:
         if not hmac.compare_digest(mac(self._mac1_in, message.body()), message.mac1):
-            self._drop("bad_mac", addr, "response mac1 does not match our key")
+            self._drop("bad_mac", addr, "response mac1 does not match our key", now)
             return
         pending = self.pending
         if pending is None or message.receiver != pending.local_index:
-            self._drop("unknown_index", addr, "response to no initiation of ours")
+            keypair = self.current
+            if keypair is not None and keypair.initiator and message.receiver == keypair.local_index:
+                self.stats["duplicates"] += 1      # the second copy of the response we completed with
+            else:
+                self._drop("unknown_index", addr, "response to no initiation of ours", now)
             return
+        if pending.dh_tries >= RESPONSE_DH_TRIES:
+            self._drop("rate_limited", addr, "too many responses to one initiation", now)
+            return
+        pending.dh_tries += 1
         try:
             pending.state.read_response(message.noise)
         except HandshakeError as exc:
-            self._drop("unauthenticated", addr, str(exc))
+            self._drop("unauthenticated", addr, str(exc), now)
             return
         keys = pending.state.result()
         self.pending = None
@@ -318,23 +474,40 @@ class LinkSession:
         self._authenticated(addr, now)
         if not self.staged:   # confirm the new keys to the responder at once
             self.stats["keepalives_sent"] += 1
-            self._seal(self.current, b"", now)
+            self._seal(self.current, b"", now, copies=HANDSHAKE_COPIES)
         self._flush_staged(now)
+
+    def _consume_cookie_reply(self, reply: CookieReply, addr: Addr, now: float) -> None:
+        sent = next((mac1 for sender, mac1 in self._sent_handshakes if sender == reply.receiver), None)
+        if sent is None:
+            self._drop("unknown_index", addr, "cookie reply to no handshake message of ours", now)
+            return
+        if not self._jar.consume(reply, sent, now):
+            self._drop("unauthenticated", addr, "cookie reply failed to authenticate", now)
+            return
+        self.stats["cookies_received"] += 1
+        pending = self.pending
+        if pending is not None and pending.local_index == reply.receiver and not pending.cookie_retried:
+            pending.cookie_retried = True        # once per handshake, or a forged flood would drive our DH
+            self._initiate(now, pending.attempt)
 
     # ----- transport -------------------------------------------------------------
 
     def _consume_transport(self, message: Transport, addr: Addr, now: float) -> None:
         keypair = self._keypair_by_index(message.receiver)
         if keypair is None or keypair.expired(now):
-            self._drop("unknown_index", addr, "transport for no live keys")
+            self._drop("unknown_index", addr, "transport for no live keys", now)
             return
         if not keypair.replay.check(message.counter):
-            self._drop("replayed", addr, f"counter {message.counter} replayed or too old")
+            if keypair.replay.seen(message.counter):
+                self.stats["duplicates"] += 1      # a copy from another path (or the network): not an attack
+            else:
+                self._drop("replayed", addr, f"counter {message.counter} replayed or too old", now)
             return
         try:
             plaintext = keypair.receive.decrypt_with_nonce(message.counter, b"", message.ciphertext)
         except InvalidTag:
-            self._drop("unauthenticated", addr, "transport packet failed to authenticate")
+            self._drop("unauthenticated", addr, "transport packet failed to authenticate", now)
             return
         keypair.replay.accept(message.counter)
         self.stats["packets_received"] += 1
@@ -342,24 +515,43 @@ class LinkSession:
             self.next = None
             self._install(keypair)
             self._flush_staged(now)
-        self._authenticated(addr, now)
+        path = self._authenticated(addr, now)
         if not plaintext:
             self.stats["keepalives_received"] += 1
             return
         try:
             channel, payload = inner.decode(plaintext)
         except MalformedPacket as exc:
-            self._drop("malformed_inner", addr, str(exc))
+            self._drop("malformed_inner", addr, str(exc), now)
+            return
+        if channel == CHANNEL_PATH:
+            self._consume_probe(payload, path, now)
             return
         self._events.append(DataReceived(channel, payload, now))
 
-    def _seal(self, keypair: Keypair, plaintext: bytes, now: float, via: Addr | None = None) -> None:
+    def _consume_probe(self, payload: bytes, path: Path, now: float) -> None:
+        try:
+            kind, probe_id = decode_probe(payload)
+        except MalformedPacket as exc:
+            self._drop("malformed_inner", path.addr, str(exc), now)
+            return
+        if kind == PROBE:
+            keypair = self._sending_keypair(now)
+            if keypair is not None:               # answered where it came from: that path's round trip
+                self._seal(keypair, inner.encode(CHANNEL_PATH, encode_probe(PROBE_REPLY, probe_id)), now, path.addr)
+        elif not self.paths.probe_answered(path, probe_id, now):
+            self.stats["probe_replies_late"] += 1
+
+    def _seal(self, keypair: Keypair, plaintext: bytes, now: float, via: Addr | None = None,
+              copies: int = 1) -> None:
         counter = keypair.send_counter
         keypair.send_counter += 1
-        packet = Transport(keypair.remote_index, counter, keypair.send.encrypt_with_nonce(counter, b"", plaintext))
+        packet = bytes(Transport(keypair.remote_index, counter, keypair.send.encrypt_with_nonce(counter, b"", plaintext)))
         self._last_sent = now
         self.stats["packets_sent"] += 1
-        self._out.append((bytes(packet), via or self.destination))
+        targets = [via] if via is not None else [p.addr for p in self.paths.targets(now, self.live_window)]
+        for addr in targets:
+            self._out.extend([(packet, addr)] * copies)
 
     # ----- bookkeeping -----------------------------------------------------------
 
@@ -391,43 +583,30 @@ class LinkSession:
             channel, payload, via = self.staged.popleft()
             self._seal(keypair, inner.encode(channel, payload), now, via)
 
-    def _authenticated(self, addr: Addr, now: float) -> None:
-        self.roamed = addr
+    def _authenticated(self, addr: Addr, now: float) -> Path:
+        path, came_up = self.paths.heard(addr, now, self.live_window)
         self._last_received = now
         if self.reachable is not True:
             self.reachable = True
             self._events.append(PeerReachable(now))
+        elif came_up:
+            self._events.append(PathUp(path.addr, now))
+        return path
 
-    def _path_silent(self, now: float) -> bool:
-        """We have been sending but heard nothing back for a keepalive interval plus a retry."""
-        last = self._last_received
-        return last is not None and self._last_sent > last and now >= last + self.keepalive_interval + REKEY_TIMEOUT
-
-    def _next_path(self) -> None:
-        self.roamed = None
-        self.endpoint_index = (self.endpoint_index + 1) % len(self.endpoints)
+    def _probe_timeout(self) -> float:
+        return max(1.0, 3 * (self.rtt or 0.0))
 
     def _silent_since(self) -> float | None:
         since = self._last_received if self._last_received is not None else self._started
         return None if since is None else max(since, self._silence_from)
 
-    def _silence_deadline(self) -> float | None:
-        since = self._silent_since()
-        if self.reachable is False or since is None:
-            return None
-        return since + self.unreachable_after
-
-    def _check_silence(self, now: float) -> None:
-        deadline = self._silence_deadline()
-        if deadline is not None and now >= deadline:
-            self.reachable = False
-            self._events.append(PeerUnreachable(now, silent_for=now - self._silent_since()))
-
-    def _drop(self, reason: str, addr: Addr, detail: str) -> None:
+    def _drop(self, reason: str, addr: Addr, detail: str, now: float) -> None:
+        """Count it; a debug line for the first of a reason, then at most one per DROP_LOG_EVERY."""
         self.stats["dropped_" + reason] += 1
-        log.debug("dropped datagram from %s: %s", addr, detail)
-
-    @property
-    def rejected(self) -> int:
-        """Every datagram dropped for any reason."""
-        return sum(n for name, n in self.stats.items() if name.startswith("dropped_"))
+        last, suppressed = self._dropped_logged.get(reason, (None, 0))
+        if last is None or now - last >= DROP_LOG_EVERY:
+            more = f" ({suppressed} more like it since the last line)" if suppressed else ""
+            log.debug("dropped datagram from %s: %s%s", addr, detail, more)
+            self._dropped_logged[reason] = (now, 0)
+        else:
+            self._dropped_logged[reason] = (last, suppressed + 1)

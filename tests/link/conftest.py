@@ -103,3 +103,95 @@ def up(pair):
     net.advance(0.001)
     net.events(a), net.events(b)
     return a, b, net
+
+
+class PathNet:
+    """A seeded lossy, delaying network on a fake clock, with addresses per unit and per path.
+
+    `route(session, dst, src)` makes `session` send from `src` whenever it sends to `dst` (so
+    a path is one pair of addresses); `cut` addresses swallow everything to or from them;
+    `moved[old] = new` rewrites a source address, as a NAT that rebinds a port does.
+    Each step runs whichever is earliest: a delivery, a session timer, or an `at()` action.
+    """
+
+    def __init__(self, *, loss=0.0, delay=0.0, jitter=0.0, seed=0):
+        import random
+        self.rng = random.Random(seed)
+        self.loss, self.delay, self.jitter = loss, delay, jitter
+        self.by_addr: dict[tuple, object] = {}
+        self.sources: dict[tuple[int, tuple], tuple] = {}
+        self.default_source: dict[int, tuple] = {}
+        self.cut: set[tuple] = set()
+        self.nat: dict[tuple, tuple] = {}           # a source address as the far side sees it
+        self.sessions: list = []
+        self.listeners: dict[int, list] = {}
+        self.queue: list = []
+        self.actions: list = []
+        self.order = 0
+        self.now = 0.0
+        self.sent_bytes: dict[tuple, int] = {}      # per destination
+
+    def attach(self, addr, session):
+        self.by_addr[addr] = session
+        if session not in self.sessions:
+            self.sessions.append(session)
+            self.default_source[id(session)] = addr
+
+    def route(self, session, dst, src):
+        self.sources[(id(session), dst)] = src
+
+    def on_event(self, session, fn):
+        self.listeners.setdefault(id(session), []).append(fn)
+
+    def at(self, t, fn):
+        import heapq
+        self.order += 1
+        heapq.heappush(self.actions, (t, self.order, fn))
+
+    def _collect(self):
+        import heapq
+        for session in self.sessions:
+            for data, dst in session.datagrams_to_send(self.now):
+                src = self.sources.get((id(session), dst), self.default_source[id(session)])
+                seen_src = self.nat.get(src, src)
+                self.sent_bytes[dst] = self.sent_bytes.get(dst, 0) + len(data)
+                if dst in self.cut or seen_src in self.cut or self.rng.random() < self.loss:
+                    continue
+                self.order += 1
+                at = self.now + max(0.0, self.delay + self.rng.uniform(-self.jitter, self.jitter))
+                heapq.heappush(self.queue, (at, self.order, seen_src, dst, data))
+            while (event := session.next_event()) is not None:
+                for fn in self.listeners.get(id(session), []):
+                    fn(event, self.now)
+
+    def run(self, until):
+        import heapq
+        self._collect()
+        while True:
+            candidates = []
+            if self.queue:
+                candidates.append((self.queue[0][0], 0))
+            if self.actions:
+                candidates.append((self.actions[0][0], 1))
+            for i, s in enumerate(self.sessions):
+                t = s.get_timer()
+                if t is not None:
+                    candidates.append((t, 2 + i))
+            if not candidates:
+                break
+            t, which = min(candidates)
+            if t > until:
+                break
+            self.now = max(self.now, t)
+            if which == 0:
+                _, _, src, dst, data = heapq.heappop(self.queue)
+                target = self.by_addr.get(dst)
+                if target is not None and dst not in self.cut:
+                    target.receive_datagram(data, src, self.now)
+            elif which == 1:
+                _, _, fn = heapq.heappop(self.actions)
+                fn(self.now)
+            else:
+                self.sessions[which - 2].handle_timer(self.now)
+            self._collect()
+        self.now = max(self.now, until)

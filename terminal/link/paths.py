@@ -1,0 +1,149 @@
+"""The peer's paths: every address it is configured at or was heard from, and how each is doing.
+
+A path is *live* while an authenticated packet from its address arrived within
+`live_window` (two probe intervals and a second). Data goes out on every live
+path; with none live, on every candidate. Each path is probed on its own
+(an authenticated probe on the link's path channel that the peer answers to
+the probe's source), which measures its round trip and loss and is also the
+keepalive that lets a NAT in front of either unit rebind without the link
+noticing for longer than a probe interval.
+
+Configured paths stay for good; a learned one (an authenticated packet from an
+address not in the table) replaces a learned path with the same host (a NAT
+that rebound the port) and is forgotten once silent for FORGET_AFTER. Pure:
+every method takes `now`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass, field
+
+from terminal.link.messages import MalformedPacket
+
+Addr = tuple
+PROBE_HISTORY = 20             # probes kept per path for its loss figure
+MAX_LEARNED = 4
+FORGET_AFTER = 180.0           # a learned path silent this long is dropped (REJECT_AFTER_TIME)
+RTT_ALPHA = 0.125              # RFC 6298's smoothing
+PROBE, PROBE_REPLY = 1, 2
+_PROBE = struct.Struct("<BI")
+
+
+def encode_probe(kind: int, probe_id: int) -> bytes:
+    return _PROBE.pack(kind, probe_id)
+
+
+def decode_probe(payload: bytes) -> tuple[int, int]:
+    if len(payload) != _PROBE.size:
+        raise MalformedPacket(f"path probe is {len(payload)} bytes; expected {_PROBE.size}")
+    kind, probe_id = _PROBE.unpack(payload)
+    if kind not in (PROBE, PROBE_REPLY):
+        raise MalformedPacket(f"path probe kind {kind}; expected 1 or 2")
+    return kind, probe_id
+
+
+@dataclass
+class Path:
+    addr: Addr
+    configured: bool
+    last_heard: float | None = None
+    last_probe: float = float("-inf")
+    rtt: float | None = None
+    probes: deque = field(default_factory=lambda: deque(maxlen=PROBE_HISTORY))   # [id, sent_at, rtt|None]
+    sent: int = 0
+    received: int = 0
+
+    def live(self, now: float, window: float) -> bool:
+        return self.last_heard is not None and now - self.last_heard < window
+
+    def loss(self, now: float, timeout: float) -> float | None:
+        """Share of recent probes unanswered after `timeout`; None before any has had the chance."""
+        settled = [p for p in self.probes if p[2] is not None or now - p[1] >= timeout]
+        if not settled:
+            return None
+        return sum(1 for p in settled if p[2] is None) / len(settled)
+
+    def state(self, now: float, window: float) -> str:
+        if self.last_heard is None:
+            return "unknown"
+        return "up" if self.live(now, window) else "down"
+
+
+class PathTable:
+    def __init__(self, endpoints: list[Addr]):
+        if not endpoints:
+            raise ValueError("the peer needs at least one endpoint")
+        self.paths: list[Path] = [Path(tuple(ep), True) for ep in dict.fromkeys(tuple(e) for e in endpoints)]
+        self._next_probe_id = 1
+
+    def find(self, addr: Addr) -> Path | None:
+        for path in self.paths:
+            if path.addr == addr:
+                return path
+        return None
+
+    def heard(self, addr: Addr, now: float, window: float) -> tuple[Path, bool]:
+        """An authenticated packet came from `addr`: (its path, whether the path just came up)."""
+        addr = tuple(addr)
+        path = self.find(addr)
+        if path is None:
+            path = self._learn(addr, now)
+        came_up = not path.live(now, window)
+        path.last_heard = now
+        path.received += 1
+        return path, came_up
+
+    def live(self, now: float, window: float) -> list[Path]:
+        return [p for p in self.paths if p.live(now, window)]
+
+    def candidates(self, now: float) -> list[Path]:
+        """Where to try when nothing is live: configured paths and learned ones not yet forgotten."""
+        self._forget(now)
+        return list(self.paths)
+
+    def best(self, now: float, window: float) -> Path:
+        """The live path with the lowest round trip (configured order breaks ties); else the latest heard."""
+        live = self.live(now, window)
+        if live:
+            return min(live, key=lambda p: (p.rtt if p.rtt is not None else float("inf"), self.paths.index(p)))
+        heard = [p for p in self.paths if p.last_heard is not None]
+        return max(heard, key=lambda p: p.last_heard) if heard else self.paths[0]
+
+    def targets(self, now: float, window: float) -> list[Path]:
+        """Where data goes: every live path, or every candidate when none is."""
+        return self.live(now, window) or self.candidates(now)
+
+    def probe(self, path: Path, now: float) -> bytes:
+        probe_id = self._next_probe_id
+        self._next_probe_id = (self._next_probe_id + 1) & 0xFFFFFFFF or 1
+        path.probes.append([probe_id, now, None])
+        path.last_probe = now
+        path.sent += 1
+        return encode_probe(PROBE, probe_id)
+
+    def probe_answered(self, path: Path, probe_id: int, now: float) -> bool:
+        """A reply to probe `probe_id` came back on `path`: sample its round trip."""
+        for entry in path.probes:
+            if entry[0] == probe_id and entry[2] is None:
+                entry[2] = rtt = now - entry[1]
+                path.rtt = rtt if path.rtt is None else (1 - RTT_ALPHA) * path.rtt + RTT_ALPHA * rtt
+                return True
+        return False
+
+    def _learn(self, addr: Addr, now: float) -> Path:
+        path = Path(addr, False)
+        for i, old in enumerate(self.paths):
+            if not old.configured and old.addr[0] == addr[0]:
+                self.paths[i] = path               # the same host on a new port: a NAT rebound it
+                return path
+        learned = [p for p in self.paths if not p.configured]
+        if len(learned) >= MAX_LEARNED:
+            self.paths.remove(min(learned, key=lambda p: p.last_heard or float("-inf")))
+        self.paths.append(path)
+        return path
+
+    def _forget(self, now: float) -> None:
+        self.paths = [p for p in self.paths
+                      if p.configured or (p.last_heard is not None and now - p.last_heard < FORGET_AFTER)]
