@@ -32,11 +32,15 @@ def cmd_run(args) -> int:
 
 
 def cmd_sim(args) -> int:
-    from terminal.sim.run import run
+    from terminal.sim.run import SimFailure, run
     from terminal.sim.report import print_summary
 
-    summary = run(args.out, echoes=args.echoes, loss=args.loss, delay=args.delay, jitter=args.jitter,
-                  seed=args.seed)
+    try:
+        summary = run(args.out, echoes=args.echoes, loss=args.loss, delay=args.delay, jitter=args.jitter,
+                      seed=args.seed, paths=args.paths, cut_path_at=args.cut_path_at)
+    except SimFailure as exc:
+        print(f"hotline sim: FAILED {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(summary))
     else:
@@ -71,6 +75,9 @@ def sim_failures(summary: dict) -> list[str]:
         (missed["voice_message_played"], "missed_call: the voice message was not played"),
         (message_heard >= VOICE_MESSAGE_HEARD,
          f"missed_call: voice message match {message_heard:.2f} (at least {VOICE_MESSAGE_HEARD} expected)"),
+        *([(f["frames_lost"] == 0 and f["gap_ms"] is not None and f["gap_ms"] <= f["frame_ms"],
+            f"failover: {f['frames_lost']} frames lost, gap {f['gap_ms']} ms when a path was cut "
+            f"(no loss, at most one frame's gap expected)")] if (f := summary.get("failover")) else []),
         (journal["verified"], "journal: " + ", ".join(
             f"{name} {u['verdict']}, witness {u['witness_check']}" for name, u in journal["units"].items())),
     ]
@@ -109,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delay", type=float, default=0.0, help="one-way network delay, ms")
     p.add_argument("--jitter", type=float, default=0.0, help="one-way delay jitter (+/-), ms")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulated network's randomness")
+    p.add_argument("--paths", type=int, default=1,
+                   help="network paths between the units, one impairment relay each (default 1)")
+    p.add_argument("--cut-path-at", type=float, metavar="S",
+                   help="cut the first path S seconds into the call; the summary gains a failover object")
     p.set_defaults(func=cmd_sim)
 
     from terminal.journal.commands import register as register_journal

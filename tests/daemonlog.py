@@ -8,6 +8,7 @@ waiter would time out with the line it wants already read.
 import os
 import select
 import time
+import weakref
 
 
 class PipeLines:
@@ -29,12 +30,12 @@ class PipeLines:
         return line.decode("utf-8", "replace")
 
 
-_readers: dict[int, PipeLines] = {}
+_readers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # per process: a reused fd number must not inherit lines
 
 
 def read_until(proc, needle: str, timeout: float = 30.0) -> list[str]:
     """Lines of `proc`'s stderr up to the first containing `needle`; AssertionError with what it did say."""
-    reader = _readers.setdefault(proc.stderr.fileno(), PipeLines(proc.stderr))
+    reader = _readers.get(proc) or _readers.setdefault(proc, PipeLines(proc.stderr))
     deadline, seen = time.monotonic() + timeout, []
     while (line := reader.next_line(deadline)) is not None:
         seen.append(line)

@@ -105,3 +105,40 @@ def test_sim_call_through_a_lossy_delayed_network(tmp_path):
     assert call["frames_redundancy_recovered"] + call["frames_fec_recovered"] > 0
     assert call["speech_match"]["A_heard_B"] > 0.8 and call["speech_match"]["B_heard_A"] > 0.8
     assert summary["text"]["read"] == 2
+
+
+def test_sim_completes_every_stage_at_30_percent_loss(tmp_path):
+    """Issue 13: the link comes up fast under loss and the self-test does not false-alarm on it."""
+    proc = run_sim(tmp_path, "--loss", "30", "--delay", "80", "--jitter", "20", "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["network"]["relay"]["a_to_b"]["lost_random"] > 0
+    assert all(check["passed"] for checks in summary["selftest"].values() for check in checks.values())
+    assert summary["text"]["read"] == 2 and summary["call"]["answered"]
+
+
+def test_sim_two_paths_with_one_cut_mid_call_loses_no_frame(tmp_path):
+    proc = run_sim(tmp_path, "--paths", "2", "--cut-path-at", "3")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    failover = summary["failover"]
+    assert failover["frames_lost"] == 0 and failover["gap_ms"] <= failover["frame_ms"]
+    assert failover["duplicates"] > 100                     # every frame went both ways until the cut
+    relays = summary["network"]["relays"]
+    assert relays[0]["relay"]["cut_dropped"] > 0 and relays[1]["relay"]["cut_dropped"] == 0
+    for name in "AB":
+        states = [p["state"] for p in summary["paths"][name]]
+        assert states == ["down", "up"], (name, summary["paths"][name])
+
+
+def test_sim_a_stage_that_fails_says_which_in_one_line(tmp_path):
+    proc = run_sim(tmp_path, "--loss", "100")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == ["hotline sim: FAILED handshake: both units reachable to each "
+                                                "other within 10 s, and it did not happen in time"]
+
+
+def test_sim_refuses_a_cut_without_a_second_path(tmp_path):
+    proc = run_sim(tmp_path, "--cut-path-at", "3")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "hotline: --cut-path-at needs --paths 2 or more and a time within the 7 s call"]

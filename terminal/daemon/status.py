@@ -80,6 +80,20 @@ def describe(s: dict, now: float | None = None) -> str:
                          f"{_when(peer['last_heard'], now)}{rtt}")
         else:
             lines.append(f"peer {peer['id']}: UNREACHABLE, last heard {_when(peer['last_heard'], now)}")
+    link = s.get("link")
+    if link:
+        for path in link["paths"]:
+            rtt = f", round trip {path['rtt_ms']:.0f} ms" if path["rtt_ms"] is not None and path["state"] == "up" else ""
+            loss = f", loss {path['loss'] * 100:.0f} %" if path["loss"] is not None else ""
+            kind = "configured" if path["configured"] else "learned"
+            best = " (best)" if path["best"] and path["state"] == "up" else ""
+            lines.append(f"  path {path['endpoint']} ({kind}): {path['state'].upper() if path['state'] == 'down' else path['state']}"
+                         f"{best}{rtt}{loss}")
+        drops = link["drops"]
+        lines.append("link drops: " + (", ".join(f"{n} {reason}" for reason, n in drops.items()) if drops else "none")
+                     + f"; {link['duplicates']} duplicate(s) from redundant paths"
+                     + (f"; {link['cookie_replies_sent']} cookie replies sent (under load)"
+                        if link["cookie_replies_sent"] else ""))
     if "call" in s:
         lines.append(f"call: {s['call']}")
         lines.append(f"messages: {s['unread_messages']} unread")

@@ -41,9 +41,11 @@ from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_RECORDS, CHANNEL_TE
 from terminal.text import events as text_events
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
-from terminal.link.events import DataReceived, Event, PeerReachable, PeerUnreachable
+from terminal.link.droplog import SUMMARY_EVERY, DropLedger
+from terminal.link.events import DataReceived, Event, PathUp, PeerReachable, PeerUnreachable
 from terminal.link.messages import MalformedPacket
 from terminal.link.session import LinkSession
+from terminal.daemon.linkstate import TIMESTAMP_FILE, load_timestamp, save_timestamp
 from terminal.text.handlers import text_handlers
 from terminal.text.service import TextService
 
@@ -87,6 +89,7 @@ class Unit:
         self.text: TextLink | None = None
         self.records: RecordsLink | None = None
         self.selftest_timer = None
+        self._drops_timer: asyncio.TimerHandle | None = None
         self.call: CallLink | None = None
         self.control: ControlServer | None = None
         self._echo_waiters: dict[int, asyncio.Future] = {}
@@ -135,7 +138,11 @@ class Unit:
             psk=peer.psk,
             unreachable_after=link.unreachable_after,
             wall_offset=time.time() - self.now(),
+            last_timestamp=load_timestamp(data_dir / TIMESTAMP_FILE),
+            on_timestamp=lambda ts: save_timestamp(data_dir / TIMESTAMP_FILE, ts),
         )
+        self._drops = DropLedger(self._wall_us())
+        self._drops_timer = self.loop.call_later(SUMMARY_EVERY, self._journal_drops)
         if sock is not None:
             _, self.endpoint = await self.loop.create_datagram_endpoint(
                 lambda: LinkEndpoint(self.session, self._dispatch), sock=sock
@@ -298,6 +305,8 @@ class Unit:
             "unit": self.name,
             "peer": {"id": link["peer"], "reachable": link["reachable"], "last_heard": link["last_heard"],
                      "endpoint": link["endpoint"], "rtt": link["rtt"] if link["reachable"] else None},
+            "link": {"paths": link["paths"], "drops": link["drops"], "duplicates": link["duplicates"],
+                     "cookie_replies_sent": link["cookie_replies_sent"]},
             "call": self.call_status()["state"],
             "unread_messages": len(self.text.service.store.unread()) if self.text is not None else 0,
             "missed_call_shown": self.call.machine.missed.shown if self.call is not None else False,
@@ -349,19 +358,45 @@ class Unit:
     def link_status(self) -> dict:
         session = self.session
         last = session.last_received
+        stats = session.stats
         return {
             "peer": self.config.peer.id,
             "reachable": bool(session.reachable),
             "last_heard": None if last is None else last + session.wall_offset,
             "rtt": session.rtt,
             "endpoint": "%s:%d" % session.destination[:2],
+            "paths": session.path_report(self.now()),
             "rejected": session.rejected,
+            "drops": session.drops,
+            "duplicates": stats["duplicates"],
+            "cookie_replies_sent": stats["cookie_replies_sent"],
+            "handshakes": stats["handshakes_initiated"] + stats["handshakes_responded"],
         }
+
+    def _wall_us(self) -> int:
+        return int(time.time() * 1_000_000)
+
+    def _journal_drops(self, *, again: bool = True) -> None:
+        """Once a minute: one link_drops record if anything was dropped since the last one."""
+        if self.session is None or self.journal is None:
+            return
+        fields = self._drops.tick(self.session.drops, self._wall_us())
+        if fields is not None:
+            self.journal.record("link_drops", **fields)
+        if again:
+            self._drops_timer = self.loop.call_later(SUMMARY_EVERY, self._journal_drops)
 
     def send(self, channel: int, payload: bytes, via=None) -> None:
         if self.endpoint is None:      # closing: nothing leaves a unit whose link is shut
             return
         self.endpoint.send(channel, payload, via)
+
+    def path_quality(self, endpoint) -> tuple[float | None, float | None]:
+        """The link's own measure of one path (probe round trip, loss), for the link self-test."""
+        path = self.session.paths.find(tuple(endpoint)) if self.session is not None else None
+        if path is None:
+            return None, None
+        return path.rtt, path.loss(self.now(), self.session.probe_timeout)
 
     async def echo_test(self, payload: bytes, timeout: float, via=None) -> float | None:
         """An authenticated round trip to the peer (over endpoint `via` if given); RTT in seconds or None."""
@@ -382,6 +417,10 @@ class Unit:
         if self.selftest_timer is not None:
             self.selftest_timer.close()
             self.selftest_timer = None
+        if self._drops_timer is not None:
+            self._drops_timer.cancel()
+            self._drops_timer = None
+            self._journal_drops(again=False)        # the last partial minute
         if self.control is not None:
             await self.control.close()
             self.control = None
@@ -426,6 +465,11 @@ class Unit:
                 self.session.stats["dropped_malformed_service"] += 1
                 log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
             return
+        if isinstance(event, PathUp):           # a new or rebound path: resend what waits at once
+            for link in (self.text, self.records):
+                if link is not None:
+                    link.on_link(True)
+            self.journal.record("link_up", path="%s:%d" % event.addr[:2])
         if isinstance(event, (PeerReachable, PeerUnreachable)):
             for link in (self.text, self.records):
                 if link is not None:

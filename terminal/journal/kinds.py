@@ -85,6 +85,9 @@ KINDS: dict[str, Kind] = {
     }),
     "link_up": Kind("optional", {}, {"path": TEXT}),
     "link_down": Kind("optional", {}, {"reason": TEXT}),
+    # Datagrams the link dropped in one span (at most one record a minute while drops go on):
+    # how many, per reason ("bad_mac:12,under_load:3000"), and the span.
+    "link_drops": Kind("optional", {"dropped": COUNT, "reasons": TEXT, "from_us": INT, "to_us": INT}),
     "message_queued": Kind("optional", _MESSAGE, _MESSAGE_OPTIONAL),
     "message_sent": Kind("optional", _MESSAGE, _MESSAGE_OPTIONAL),
     "message_delivered": Kind("optional", _MESSAGE, _MESSAGE_OPTIONAL),

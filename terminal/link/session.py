@@ -267,7 +267,7 @@ class LinkSession:
 
     def path_report(self, now: float) -> list[dict]:
         """Each path's state, round trip and loss, for `link.status` and the metrics."""
-        window, timeout = self.live_window, self._probe_timeout()
+        window, timeout = self.live_window, self.probe_timeout
         best = self.destination
         return [{"endpoint": "%s:%d" % p.addr[:2], "configured": p.configured, "state": p.state(now, window),
                  "best": p.addr == best, "rtt_ms": None if p.rtt is None else round(p.rtt * 1000, 1),
@@ -593,7 +593,9 @@ class LinkSession:
             self._events.append(PathUp(path.addr, now))
         return path
 
-    def _probe_timeout(self) -> float:
+    @property
+    def probe_timeout(self) -> float:
+        """A probe unanswered this long counts as lost."""
         return max(1.0, 3 * (self.rtt or 0.0))
 
     def _silent_since(self) -> float | None:

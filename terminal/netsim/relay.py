@@ -44,6 +44,9 @@ class UdpImpairmentRelay:
         self._tokens = itertools.count()
         self.foreign = 0
         self.unroutable = 0
+        self.is_cut = False             # a cable pulled: everything arriving from now on is lost
+        self.cut_dropped = 0
+        self.bytes_relayed = 0
 
     @classmethod
     async def open(cls, a_to_b: Impairment = Impairment(), b_to_a: Impairment | None = None, *,
@@ -76,10 +79,19 @@ class UdpImpairmentRelay:
     def stats(self) -> dict[str, dict[str, int]]:
         """Per-direction counts, plus the relay's own drops."""
         out = {d.value: s.as_dict() for d, s in self.core.stats.items()}
-        out["relay"] = {"foreign": self.foreign, "unroutable": self.unroutable}
+        out["relay"] = {"foreign": self.foreign, "unroutable": self.unroutable, "cut_dropped": self.cut_dropped,
+                        "bytes_relayed": self.bytes_relayed}
         return out
 
+    def cut(self) -> None:
+        """The path goes dark both ways (datagrams already in flight still arrive)."""
+        self.is_cut = True
+
     def _received(self, side: _Side, data: bytes, addr: Address) -> None:
+        if self.is_cut:
+            self.cut_dropped += 1
+            return
+        self.bytes_relayed += len(data)
         sender = side.direction
         if self._fixed[sender]:
             if tuple(addr[:2]) != tuple(self._peer[sender]):

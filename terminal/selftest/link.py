@@ -8,13 +8,16 @@ channel; `peer_record` lets its daemon journal that it answered a link test.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Protocol, Sequence
 
 from terminal.selftest.result import CheckResult
 
 PAYLOAD_PREFIX = b"hotline-selftest "
-TIMEOUT_SECONDS = 3.0
-ATTEMPTS = 3
+TIMEOUT_SECONDS = 3.0          # the budget on a path nothing is known about yet
+MIN_ATTEMPT = 1.0              # the shortest wait for one answer
+MAX_ATTEMPTS = 16             # enough for 30 % loss each way at FALSE_ALARM
+FALSE_ALARM = 1e-4             # tries enough that a working path at its measured loss fails this rarely
 
 Addr = tuple[str, int]
 
@@ -27,25 +30,46 @@ def path_name(index: int) -> str:
     return "link_primary" if index == 0 else f"link_backup_{index}"
 
 
-async def _one(echoer: Echoer, index: int, endpoint: Addr, unit: str, timeout: float) -> CheckResult:
-    """Up to ATTEMPTS tries within `timeout`, so one lost datagram on a lossy path is not a failed path."""
+def tolerance(rtt: float | None, loss: float | None, unmeasured: float = TIMEOUT_SECONDS) -> tuple[int, float]:
+    """(tries, seconds per try) for a path with this round trip and probe loss.
+
+    A try needs its request and its answer through: p = (1 - loss)^2. The tries make a false
+    alarm on a working path rarer than FALSE_ALARM; each waits four round trips (at least
+    MIN_ATTEMPT). With nothing measured: 3 tries within `unmeasured` seconds, as before.
+    """
+    if rtt is None or loss is None:
+        return 3, unmeasured / 3
+    through = (1 - min(loss, 0.9)) ** 2
+    tries = 1 if through >= 1 else math.ceil(math.log(FALSE_ALARM) / math.log(1 - through))
+    return max(3, min(MAX_ATTEMPTS, tries)), max(MIN_ATTEMPT, 4 * rtt)
+
+
+async def _one(echoer: Echoer, index: int, endpoint: Addr, unit: str, timeout: float, quality) -> CheckResult:
+    """Tries enough for the path's measured loss, each as long as its round trip needs."""
     where = "%s:%d" % endpoint
+    rtt, loss = quality(endpoint)
+    tries, wait = tolerance(rtt, loss, timeout)
     payload = PAYLOAD_PREFIX + f"{unit} {path_name(index)} {where}".encode()
-    for attempt in range(1, ATTEMPTS + 1):
-        rtt = await echoer.echo_test(payload, timeout / ATTEMPTS, via=endpoint)
-        if rtt is not None:
+    for attempt in range(1, tries + 1):
+        answer = await echoer.echo_test(payload, wait, via=endpoint)
+        if answer is not None:
             return CheckResult(path_name(index), True,
-                               f"peer answered via {where} in {rtt * 1000:.1f} ms (attempt {attempt})",
-                               {"endpoint": where, "rtt_ms": round(rtt * 1000, 3), "attempts": attempt})
+                               f"peer answered via {where} in {answer * 1000:.1f} ms (attempt {attempt})",
+                               {"endpoint": where, "rtt_ms": round(answer * 1000, 3), "attempts": attempt})
+    measured = ("" if rtt is None else
+                f"; the path measured {rtt * 1000:.0f} ms round trip, {loss * 100:.0f} % loss before the test")
     return CheckResult(path_name(index), False, f"no authenticated answer from the peer via {where} "
-                                                f"in {ATTEMPTS} tries within {timeout:g} s (peer down, path "
-                                                "down, or keys not paired)", {"endpoint": where})
+                                                f"in {tries} tries within {tries * wait:g} s (peer down, path "
+                                                f"down, or keys not paired){measured}",
+                       {"endpoint": where, "attempts": tries})
 
 
 async def check_link(echoer: Echoer, endpoints: Sequence[Addr], unit: str = "",
-                     timeout: float = TIMEOUT_SECONDS) -> list[CheckResult]:
-    """One result per endpoint, all tried at once."""
-    return list(await asyncio.gather(*(_one(echoer, i, tuple(ep), unit, timeout)
+                     timeout: float = TIMEOUT_SECONDS, quality=None) -> list[CheckResult]:
+    """One result per endpoint, all tried at once. `quality(endpoint)` -> (rtt s, loss 0..1), Nones
+    when unmeasured (then 3 tries within `timeout`)."""
+    quality = quality or getattr(echoer, "path_quality", None) or (lambda endpoint: (None, None))
+    return list(await asyncio.gather(*(_one(echoer, i, tuple(ep), unit, timeout, quality)
                                        for i, ep in enumerate(endpoints))))
 
 

@@ -81,7 +81,10 @@ def replace(unit: Unit):
     hook_pin(unit).drive_high()
 
 
-async def place_call(a: Unit, b: Unit, *, answer_after: float, talk_for: float, timeout: float = 10.0) -> dict:
+async def place_call(a: Unit, b: Unit, *, answer_after: float, talk_for: float, timeout: float = 10.0,
+                     during=None) -> dict:
+    """A rings B, B answers after `answer_after`, they talk for `talk_for`, A hangs up.
+    `during`: (seconds into the talk, fn) to do something to the network mid-call."""
     loop = asyncio.get_running_loop()
     wa, wb = CallWatcher(a), CallWatcher(b)
     start = loop.time()
@@ -92,6 +95,8 @@ async def place_call(a: Unit, b: Unit, *, answer_after: float, talk_for: float, 
     lift(b)
     await wa.wait_for(act.CallAnswered, timeout, after=start)
     await wb.wait_for(act.StartVoice, timeout, after=start)
+    if during is not None:
+        loop.call_later(during[0], during[1])
     await asyncio.sleep(talk_for)          # they talk
     replace(a)
     (ended_a, _) = await wa.wait_for(act.CallEnded, timeout, after=start)

@@ -40,10 +40,11 @@ def write_config(path: Path, sections: dict[str, dict]) -> None:
 
 def provision_pair(out_dir: Path, *, unreachable_after: float = 15.0, psk: bytes | None = None,
                    extra: dict[str, dict] | None = None,
-                   endpoints: dict[str, tuple[str, int]] | None = None) -> tuple[SimUnit, SimUnit]:
+                   endpoints: dict[str, list[tuple[str, int]]] | None = None) -> tuple[SimUnit, SimUnit]:
     """Two units that pin each other's keys, each with a bound UDP socket on loopback.
 
-    `endpoints` overrides where a unit sends to reach its peer (an impairment relay).
+    `endpoints` overrides where a unit sends to reach its peer: one address per path (an
+    impairment relay each).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     names = ("A", "B")
@@ -71,7 +72,8 @@ def provision_pair(out_dir: Path, *, unreachable_after: float = 15.0, psk: bytes
                 "id": peer,
                 "static_public": encode_key(identities[peer].static_public),
                 "signing_public": encode_key(identities[peer].signing_public),
-                "endpoints": ["%s:%d" % ((endpoints or {}).get(name) or socks[peer].getsockname())],
+                "endpoints": ["%s:%d" % tuple(ep) for ep in
+                              ((endpoints or {}).get(name) or [socks[peer].getsockname()])],
                 "psk": encode_key(psk) if psk else None,
             },
             "control": {"socket": "control.sock"},

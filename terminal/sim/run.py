@@ -8,6 +8,7 @@ later layers add to (handshake, echo, ...).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import tempfile
@@ -17,7 +18,9 @@ from terminal import config as config_mod
 from terminal.daemon.unit import Unit
 from terminal.errors import HotlineError
 from terminal.keys import load_keys
+from terminal.link.constants import CHANNEL_VOICE
 from terminal.link.events import HandshakeCompleted, PeerReachable
+from terminal.voice.packet import TYPE_VOICE
 from terminal.link.noise import public_bytes
 from terminal.link.session import LinkSession
 from terminal.control.client import ControlClient
@@ -81,7 +84,7 @@ def _hostile_datagrams(target: Unit) -> list[bytes]:
         endpoints=[("127.0.0.1", 9)], pairing_id=target.config.link.pairing_id,
     )
     stranger.start(0.0)
-    (initiation, _), = stranger.datagrams_to_send(0.0)
+    initiation = stranger.datagrams_to_send(0.0)[0][0]
     return [
         b"",
         os.urandom(64),
@@ -90,14 +93,27 @@ def _hostile_datagrams(target: Unit) -> list[bytes]:
     ]
 
 
+@contextlib.contextmanager
+def stage(name: str, expected: str):
+    """A stage that times out fails in one line: which stage, what was expected."""
+    try:
+        yield
+    except (asyncio.TimeoutError, TimeoutError):
+        raise SimFailure(f"{name}: {expected}, and it did not happen in time") from None
+
+
 async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay: float = 0.0,
-                   jitter: float = 0.0, answer_after: float = 1.0, talk_for: float = 7.0, seed: int = 1) -> dict:
-    relay = None
+                   jitter: float = 0.0, answer_after: float = 1.0, talk_for: float = 7.0, seed: int = 1,
+                   paths: int = 1, cut_path_at: float | None = None) -> dict:
+    if paths < 1 or (cut_path_at is not None and (paths < 2 or not 0 <= cut_path_at < talk_for)):
+        raise HotlineError(f"--cut-path-at needs --paths 2 or more and a time within the {talk_for:g} s call")
+    relays: list[UdpImpairmentRelay] = []
     endpoints = None
-    if loss or delay or jitter:
+    if loss or delay or jitter or paths > 1:
         impairment = Impairment(delay=delay / 1000, jitter=jitter / 1000, loss=loss / 100)
-        relay = await UdpImpairmentRelay.open(impairment, impairment, seed=seed)
-        endpoints = {"A": relay.a_address, "B": relay.b_address}
+        for n in range(paths):
+            relays.append(await UdpImpairmentRelay.open(impairment, impairment, seed=seed + 1000 * n))
+        endpoints = {"A": [r.a_address for r in relays], "B": [r.b_address for r in relays]}
     a_sim, b_sim = provision_pair(out_dir, endpoints=endpoints, extra=SIM_TIMERS)
     timers = SIM_TIMERS["call"]
     mouths = {
@@ -129,7 +145,9 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
     try:
         await b.start(b_sim.sock)
         await a.start(a_sim.sock)
-        await asyncio.wait_for(asyncio.gather(up["A"].wait(), up["B"].wait()), timeout=10)
+        with stage("handshake", "both units reachable to each other within 10 s"):
+            await asyncio.wait_for(asyncio.gather(up["A"].wait(), up["B"].wait()), timeout=10)
+        arrivals = {unit.name: _time_voice(unit) for unit in (a, b)}
 
         attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         attacker.setblocking(False)
@@ -142,15 +160,31 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         received = [r for r in rtts if r is not None]
         selftest = {unit.name: await sim_selftest(unit, posts[unit.name], out_dir, hardware=unit.call.hardware)
                     for unit in (a, b)}
-        text = await _exchange_messages(a, b)
-        call = await place_call(a, b, answer_after=answer_after, talk_for=talk_for)
+        with stage("text", "a message each way delivered and read within 10 s"):
+            text = await _exchange_messages(a, b)
+        cut = {}
+        during = None
+        if cut_path_at is not None:
+            def cut_now():
+                cut["at"] = asyncio.get_running_loop().time()
+                relays[0].cut()
+            during = (cut_path_at, cut_now)
+        call_bytes = sum(r.bytes_relayed for r in relays)
+        cut["duplicates"] = a.session.stats["duplicates"] + b.session.stats["duplicates"]
+        with stage("call", "A rings B, B answers, both talk, A hangs up"):
+            call = await place_call(a, b, answer_after=answer_after, talk_for=talk_for, during=during)
         heard = {"A": out_dir / "A" / "heard-1.wav", "B": out_dir / "B" / "heard-1.wav"}
         call.update(voice_summary({"A": a, "B": b}, heard))
         call["speech_match"] = {
             "A_heard_B": round(speech_match(heard["A"], SAMPLES / "speech_b.wav"), 3),
             "B_heard_A": round(speech_match(heard["B"], SAMPLES / "speech_a.wav"), 3),
         }
-        missed = await unanswered_call(a, b)
+        failover = None
+        if "at" in cut:
+            failover = _failover(cut, arrivals, a, b, frame_ms=a.config.voice.frame_ms)
+            failover["bytes_on_the_wire"] = sum(r.bytes_relayed for r in relays) - call_bytes
+        with stage("missed_call", "B's ring goes unanswered and A leaves a voice message"):
+            missed = await unanswered_call(a, b)
         missed["voice_message_match"] = round(speech_match(
             out_dir / "B" / "heard-2.wav", SAMPLES / "speech_a.wav", missed["voice_message_seconds"]), 3)
         drops = {}
@@ -171,16 +205,53 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
             "text": text,
             "call": call,
             "missed_call": missed,
-            **({"network": {"loss_percent": loss, "delay_ms": delay, "jitter_ms": jitter,
-                            "relay": relay.stats}} if relay is not None else {}),
+            "paths": {name: unit.session.path_report(unit.now()) for name, unit in (("A", a), ("B", b))},
+            **({"failover": failover} if failover is not None else {}),
+            **({"network": {"loss_percent": loss, "delay_ms": delay, "jitter_ms": jitter, "paths": paths,
+                            "relay": relays[0].stats, "relays": [r.stats for r in relays]}} if relays else {}),
         }
     finally:
         await a.close()
         await b.close()
-        if relay is not None:
+        for relay in relays:
             relay.close()
     summary["journal"] = journal_summary(out_dir, {"A": a, "B": b})
     return summary
+
+
+def _time_voice(unit: Unit) -> list[tuple[float, int]]:
+    """(arrival time, sequence number) of every voice frame the link delivers to `unit`'s call."""
+    arrivals: list[tuple[float, int]] = []
+    handler = unit.handlers[CHANNEL_VOICE]
+
+    def timed(payload: bytes, at: float) -> None:
+        if len(payload) >= 3 and payload[0] == TYPE_VOICE:
+            arrivals.append((at, int.from_bytes(payload[1:3], "big")))
+        handler(payload, at)
+    unit.handlers[CHANNEL_VOICE] = timed
+    return arrivals
+
+
+def _failover(cut: dict, arrivals: dict, a: Unit, b: Unit, *, frame_ms: int, before: float = 1.0,
+              after: float = 3.0) -> dict:
+    """What the path cut cost: the longest silence beyond one frame and the frames never delivered,
+    each way, from `before` s before the cut to `after` s after it; and the copies both links
+    counted over the whole call (every frame went on both paths until the cut)."""
+    at = cut["at"]
+    gaps, lost = [], 0
+    for name in ("A", "B"):
+        window = [(t, seq) for t, seq in arrivals[name] if at - before <= t <= at + after]
+        if len(window) < 2:
+            return {"cut_at": round(at, 3), "gap_ms": None, "frames_lost": None,
+                    "error": f"{name} received {len(window)} voice frames around the cut"}
+        times = [t for t, _ in window]
+        gaps.append(max(b2 - b1 for b1, b2 in zip(times, times[1:])) * 1000 - frame_ms)
+        seqs = sorted({seq for _, seq in window})   # 16-bit, but a 4 s window never wraps twice
+        span = (seqs[-1] - seqs[0]) % 65536 + 1
+        lost += span - len(seqs)
+    return {"gap_ms": round(max(0.0, max(gaps)), 1), "frames_lost": lost,
+            "duplicates": a.session.stats["duplicates"] + b.session.stats["duplicates"] - cut["duplicates"],
+            "window_s": [before, after], "frame_ms": frame_ms}
 
 
 def journal_summary(out_dir: Path, units: dict[str, Unit]) -> dict:

@@ -378,3 +378,21 @@ async def test_a_journal_rewritten_while_on_line_takes_the_unit_off_the_line(tmp
     finally:
         await a.close()
         await b.close()
+
+
+def test_hotline_status_shows_each_path_and_the_drops_by_reason():
+    from terminal.daemon.status import describe
+
+    text = describe({"unit": "A", "state": "on line", "peer": {"id": "B", "reachable": True, "last_heard": 99.0,
+                                                                "endpoint": "192.0.2.2:4870", "rtt": 0.05},
+                     "link": {"paths": [
+                         {"endpoint": "192.0.2.2:4870", "configured": True, "state": "up", "best": True,
+                          "rtt_ms": 48.0, "loss": 0.05, "last_heard_ago": 0.3},
+                         {"endpoint": "198.51.100.2:4870", "configured": True, "state": "down", "best": False,
+                          "rtt_ms": 90.0, "loss": 1.0, "last_heard_ago": 40.0}],
+                         "drops": {"bad_mac": 12, "under_load": 3000}, "duplicates": 7, "cookie_replies_sent": 2990}},
+                    now=100.0)
+    assert "  path 192.0.2.2:4870 (configured): up (best), round trip 48 ms, loss 5 %" in text
+    assert "  path 198.51.100.2:4870 (configured): DOWN, loss 100 %" in text
+    assert ("link drops: 12 bad_mac, 3000 under_load; 7 duplicate(s) from redundant paths; "
+            "2990 cookie replies sent (under load)") in text

@@ -68,7 +68,7 @@ async def test_learns_peer_a_and_loses_what_the_seed_says():
         assert a.got == [b"reply"]
         stats = relay.stats
         assert stats["a_to_b"]["received"] == 40 and stats["a_to_b"]["lost_random"] == 40 - len(expected)
-        assert stats["relay"] == {"foreign": 0, "unroutable": 0}
+        assert stats["relay"] == {"foreign": 0, "unroutable": 0, "cut_dropped": 0, "bytes_relayed": 75}
     finally:
         relay.close()
         ta.close()

@@ -128,3 +128,14 @@ async def test_one_lost_echo_is_retried_not_a_failed_path():
     echoer = Lossy()
     (result,) = await check_link(echoer, [("127.0.0.1", 4870)], "A")
     assert result.passed and result.data["attempts"] == 2 and echoer.calls == 2
+
+
+def test_the_link_test_tolerance_follows_the_paths_measured_loss_and_round_trip():
+    from terminal.selftest.link import FALSE_ALARM, tolerance
+
+    assert tolerance(None, None, 3.0) == (3, 1.0)            # nothing measured: as before
+    assert tolerance(0.005, 0.0) == (3, 1.0)
+    tries, wait = tolerance(0.3, 0.2)                        # 20 % loss on a 300 ms path
+    assert wait == 1.2 and (1 - 0.8 ** 2) ** tries <= FALSE_ALARM
+    tries, _ = tolerance(0.1, 0.3)
+    assert (1 - 0.7 ** 2) ** tries <= FALSE_ALARM and tries <= 16
