@@ -147,7 +147,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         await a.start(a_sim.sock)
         with stage("handshake", "both units reachable to each other within 10 s"):
             await asyncio.wait_for(asyncio.gather(up["A"].wait(), up["B"].wait()), timeout=10)
-        arrivals = {unit.name: _time_voice(unit) for unit in (a, b)}
+        arrivals = {unit.name: time_voice(unit) for unit in (a, b)}
 
         attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         attacker.setblocking(False)
@@ -181,7 +181,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         }
         failover = None
         if "at" in cut:
-            failover = _failover(cut, arrivals, a, b, frame_ms=a.config.voice.frame_ms)
+            failover = failover_summary(cut, arrivals, a, b, frame_ms=a.config.voice.frame_ms)
             failover["bytes_on_the_wire"] = sum(r.bytes_relayed for r in relays) - call_bytes
         with stage("missed_call", "B's ring goes unanswered and A leaves a voice message"):
             missed = await unanswered_call(a, b)
@@ -219,7 +219,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
     return summary
 
 
-def _time_voice(unit: Unit) -> list[tuple[float, int]]:
+def time_voice(unit: Unit) -> list[tuple[float, int]]:
     """(arrival time, sequence number) of every voice frame the link delivers to `unit`'s call."""
     arrivals: list[tuple[float, int]] = []
     handler = unit.handlers[CHANNEL_VOICE]
@@ -232,7 +232,7 @@ def _time_voice(unit: Unit) -> list[tuple[float, int]]:
     return arrivals
 
 
-def _failover(cut: dict, arrivals: dict, a: Unit, b: Unit, *, frame_ms: int, before: float = 1.0,
+def failover_summary(cut: dict, arrivals: dict, a: Unit, b: Unit, *, frame_ms: int, before: float = 1.0,
               after: float = 3.0) -> dict:
     """What the path cut cost: the longest silence beyond one frame and the frames never delivered,
     each way, from `before` s before the cut to `after` s after it; and the copies both links
