@@ -86,6 +86,17 @@ def _endpoint(raw, _base):
     return parse_host_port(raw)
 
 
+def _loopback_endpoint(raw, _base):
+    host, port = parse_host_port(raw)
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ValueError(f"expected a loopback address like 127.0.0.1:9477 (metrics never face the network), got {raw!r}")
+    return host, port
+
+
 def _endpoints(raw, _base):
     if not isinstance(raw, list) or not raw:
         raise ValueError("expected a non-empty list of host:port strings")
@@ -145,6 +156,17 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "selftest": {
         # seconds between scheduled self-tests run by the daemon itself; 0 leaves it to the systemd timer
         "interval": Field(_number(float, 0.0, 86400.0), 3600.0),
+    },
+    "presence": {
+        # the PIR sensor on the board's presence pin; false: none fitted (the far desk is told "no sensor")
+        "sensor": Field(_boolean, True),
+        # motion within this many seconds = the desk is staffed
+        "staffed_window": Field(_number(float, 5.0, 86400.0), 600.0),
+    },
+    "metrics": {
+        # Prometheus metrics over HTTP on this loopback address ("" = none); a scraper reaches it
+        # through the unit's management tunnel, never from the open network
+        "listen": Field(_optional(_loopback_endpoint), None),
     },
     "control": {
         "socket": Field(_path, Path("/run/hotline/control.sock")),

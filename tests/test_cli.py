@@ -93,6 +93,26 @@ def test_sim_json_summary(tmp_path):
     for name, unit in summary["journal"]["units"].items():
         assert (unit["verdict"], unit["unsigned"], unit["witness_check"], unit["gaps"]) == ("intact", 0, "ok", 0), name
         assert unit["witnessed_by_peer"] > 0
+    check_rules_against_the_sims_metrics(summary, tmp_path)
+
+
+def check_rules_against_the_sims_metrics(summary, tmp_path):
+    """The alert rules on what the sim's units really exported: every metric a rule names exists,
+    and from the end state (one missed ring each side, the peer up, every self-test passed,
+    messages read) exactly the missed-call alert fires, once per unit."""
+    from tests.metrics.promtool import promtool, rule_metric_names, series, test_file_from_scrapes
+
+    scrapes = [Path(path).read_text() for path in summary["metrics"].values()]
+    names = {selector.split("{")[0] for scrape in scrapes for selector, _, _ in series(scrape)}
+    assert {n if n in names else n + "_total" for n in rule_metric_names()} <= names
+    missed = [{"exp_labels": {"severity": "warning", "unit": unit},
+               "exp_annotations": {"summary": f"{unit}: a ring went unanswered in the last 15 minutes"}}
+              for unit in ("A", "B")]
+    quiet = ["HotlineRingUnanswered", "HotlineFlashUnread", "HotlineImmediateUnread", "HotlinePeerUnreachable",
+             "HotlineSelftestFailed", "HotlineJournalNotSigning"]
+    test = test_file_from_scrapes(scrapes, {"HotlineMissedCall": missed, **{name: [] for name in quiet}}, tmp_path)
+    result = promtool("test", "rules", str(test))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_sim_call_through_a_lossy_delayed_network(tmp_path):

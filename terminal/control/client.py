@@ -10,6 +10,12 @@ from typing import Any
 from terminal.control.protocol import MAX_LINE, ControlError, Request, parse_response
 
 
+def _lost(error: ControlError) -> ControlError:
+    """The request may have reached the daemon and its answer was lost: a retry must be idempotent."""
+    error.answer_lost = True
+    return error
+
+
 class ControlClient:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = str(path)
@@ -43,10 +49,10 @@ class ControlClient:
                 line = await reader.readline()
             except (ConnectionError, ValueError) as e:
                 await self.close()
-                raise ControlError("unavailable", f"control connection to {self.path} failed: {e}") from None
+                raise _lost(ControlError("unavailable", f"control connection to {self.path} failed: {e}")) from None
             if not line:
                 await self.close()
-                raise ControlError("unavailable", f"the daemon closed the control connection at {self.path}")
+                raise _lost(ControlError("unavailable", f"the daemon closed the control connection at {self.path}"))
             _, result = parse_response(line)
             return result
 

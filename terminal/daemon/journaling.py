@@ -76,6 +76,7 @@ class JournalWriter:
         """`on_fault(reason)` is called on the worker thread when appends start failing, and
         `on_fault(None)` when a gap record has been written again."""
         self.journal = journal
+        self.observers: list[Callable[[str, str | None, dict], None]] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self._pending: list[tuple[str, str | None, dict, Future]] = []
         self._pending_lock = threading.Lock()
@@ -97,6 +98,11 @@ class JournalWriter:
     def record(self, kind: str, call_id: str | None = None, **fields) -> Future:
         """Queue one record; the future gives the Record once it is on disk, or None if it was lost."""
         future: Future = Future()
+        for observer in self.observers:         # the metrics' counts, on the caller's thread
+            try:
+                observer(kind, call_id, fields)
+            except Exception:
+                log.exception("a journal observer failed on %r", kind)
         with self._pending_lock:
             self._pending.append((kind, call_id, fields, future))
         self._executor.submit(self._drain)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections import deque
 from types import SimpleNamespace
 from typing import Callable
 
@@ -37,7 +38,12 @@ from terminal.daemon.voicemail import VoicemailBox
 from terminal.link.echo import HEADER_LEN as ECHO_HEADER_LEN
 from terminal.selftest.link import peer_record
 from terminal.journal import summarize_call
-from terminal.link.constants import CHANNEL_CONTROL, CHANNEL_RECORDS, CHANNEL_TEST, CHANNEL_TEXT, CHANNEL_VOICE
+from terminal.link.constants import (
+    CHANNEL_CONTROL, CHANNEL_PRESENCE, CHANNEL_RECORDS, CHANNEL_TEST, CHANNEL_TEXT, CHANNEL_VOICE,
+)
+from terminal.daemon.metrics import REFRESH_EVERY, Metrics
+from terminal.daemon.presencing import PresenceLink
+from terminal.call.actions import SetIndicator
 from terminal.text import events as text_events
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
@@ -55,6 +61,7 @@ Handler = Callable[[bytes, float], None]
 IN_CALL_UNREACHABLE_AFTER = 1.5   # seconds of silence from the peer during a call (target: noticed within 2 s)
 JOURNAL_HUNG = 20.0               # seconds inside one journal write before the watchdog is withheld
 AUDIO_STALLED = 2.0               # seconds without a handset frame while audio runs
+MISSED_KEPT = 20                  # missed calls the console can list
 
 
 def _well_formed(entry) -> bool:
@@ -88,6 +95,11 @@ class Unit:
         self.journal: JournalWriter | None = None
         self.text: TextLink | None = None
         self.records: RecordsLink | None = None
+        self.presence: PresenceLink | None = None
+        self.metrics: Metrics | None = None
+        self._metrics_timer: asyncio.TimerHandle | None = None
+        self.missed_calls: deque[dict] = deque(maxlen=MISSED_KEPT)   # this desk's missed calls, oldest first
+        self.unreachable_since: float | None = None    # wall time the peer went silent, while it is
         self.selftest_timer = None
         self._drops_timer: asyncio.TimerHandle | None = None
         self.call: CallLink | None = None
@@ -157,6 +169,11 @@ class Unit:
         self.handlers[CHANNEL_CONTROL] = self.call.on_control
         self.handlers[CHANNEL_VOICE] = self.call.on_voice
         reachable = bool(self.session.reachable)
+        self.presence = PresenceLink(self.config.presence, self.call.hardware, self.send, self.journal, self.loop,
+                                     on_far=self.call.actuator.set_far_staffed)
+        self.handlers[CHANNEL_PRESENCE] = self.presence.on_payload
+        self.presence.on_link(reachable)
+        self.call.listeners.append(self._on_call_output)
         self.records = RecordsLink(TextService(data_dir / "records.sqlite"), self.send, self.journal, self.loop,
                                    self.voicemail, on_voice_message=self.call.add_voice_message,
                                    signer=self.keys.identity.signing_public.hex())
@@ -177,6 +194,14 @@ class Unit:
             await self.control.start()
         self.selftest_timer = attach_selftest(self, self.selftest_loopback)
         self._lab()
+        if self.config.metrics.listen is not None:
+            try:
+                self.metrics = Metrics(self, self.config.metrics.listen)
+            except OSError as exc:
+                raise OSError(exc.errno, "cannot serve metrics on %s:%d: %s" % (*self.config.metrics.listen,
+                                                                               exc.strerror or exc)) from None
+            self.journal.observers.append(self.metrics.on_record)
+            self._metrics_timer = self.loop.call_later(REFRESH_EVERY, self._refresh_metrics)
 
     def _pins(self):
         self.pin_factory = configured_pin_factory(self.config.hardware, self.pin_factory)
@@ -263,6 +288,8 @@ class Unit:
             self.loop.call_soon(self._hold_witness, in_call)   # the call machine's step, as the timer below
         self.session.set_unreachable_after(seconds, self.now())
         self.loop.call_soon(self._pump_link)   # re-arm the link's timer, outside the call machine's step
+        if self.metrics is not None:
+            self.metrics.call_voice(in_call)
 
     def _hold_witness(self, in_call: bool) -> None:
         if self.records is not None:
@@ -304,7 +331,15 @@ class Unit:
         return {
             "unit": self.name,
             "peer": {"id": link["peer"], "reachable": link["reachable"], "last_heard": link["last_heard"],
-                     "endpoint": link["endpoint"], "rtt": link["rtt"] if link["reachable"] else None},
+                     "endpoint": link["endpoint"], "rtt": link["rtt"] if link["reachable"] else None,
+                     "unreachable_since": None if link["reachable"] else self.unreachable_since},
+            "presence": {"here": self.presence.core.here_view(self.now()), "far": self.presence.core.far_view(self.now())}
+            if self.presence is not None else None,
+            "link_led": self.call.actuator.link_led if self.call is not None else "off",
+            "missed_calls": list(reversed(self.missed_calls)),
+            "voice_messages_waiting": len(self.call.voice_messages) if self.call is not None else 0,
+            "urgent_unread": self.text.service.store.unread_urgent() if self.text is not None else [],
+            "metrics": "http://%s:%d/metrics" % self.metrics.address if self.metrics is not None else None,
             "link": {"paths": link["paths"], "drops": link["drops"], "duplicates": link["duplicates"],
                      "cookie_replies_sent": link["cookie_replies_sent"]},
             "call": self.call_status()["state"],
@@ -336,7 +371,9 @@ class Unit:
     def selftest_done(self, summary, at: float | None = None) -> None:
         """Remember the latest self-test run for `hotline status`."""
         self.last_selftest = {"kind": summary.kind, "at": time.time() if at is None else at,
-                              "passed": summary.passed, "failed": [r.name for r in summary.failures]}
+                              "passed": summary.passed, "failed": [r.name for r in summary.failures],
+                              "results": [{"name": r.name, "passed": r.passed, "detail": r.detail}
+                                          for r in summary.results]}
         chain = next((r for r in summary.results if r.name == "journal_chain"), None)
         if chain is not None:     # the power-on check's verdict on the journal this run continues
             self.journal_verdict = {"verdict": chain.data.get("verdict", "intact" if chain.passed else "FAILED"),
@@ -372,6 +409,25 @@ class Unit:
             "cookie_replies_sent": stats["cookie_replies_sent"],
             "handshakes": stats["handshakes_initiated"] + stats["handshakes_responded"],
         }
+
+    def _refresh_metrics(self) -> None:
+        if self.metrics is None:
+            return
+        try:
+            self.metrics.refresh()
+        except Exception:
+            log.exception("could not refresh the metrics")
+        self._metrics_timer = self.loop.call_later(REFRESH_EVERY, self._refresh_metrics)
+
+    def _on_call_output(self, out, now: float) -> None:
+        """The missed-call indicator's history, for the console: when it lit, whether a person saw it."""
+        if isinstance(out, SetIndicator) and out.name == "missed":
+            if out.on:
+                self.missed_calls.append({"at": time.time(), "acknowledged": False, "acknowledged_at": None})
+            else:
+                for missed in self.missed_calls:
+                    if not missed["acknowledged"]:
+                        missed.update(acknowledged=True, acknowledged_at=time.time())
 
     def _wall_us(self) -> int:
         return int(time.time() * 1_000_000)
@@ -421,10 +477,14 @@ class Unit:
             self._drops_timer.cancel()
             self._drops_timer = None
             self._journal_drops(again=False)        # the last partial minute
+        if self.metrics is not None:
+            self._metrics_timer.cancel()
+            self.metrics.close()
+            self.metrics = None
         if self.control is not None:
             await self.control.close()
             self.control = None
-        for name in ("text", "records"):
+        for name in ("text", "records", "presence"):
             link = getattr(self, name)
             if link is not None:
                 link.close()
@@ -471,7 +531,9 @@ class Unit:
                     link.on_link(True)
             self.journal.record("link_up", path="%s:%d" % event.addr[:2])
         if isinstance(event, (PeerReachable, PeerUnreachable)):
-            for link in (self.text, self.records):
+            if isinstance(event, PeerUnreachable):
+                self.unreachable_since = time.time()
+            for link in (self.text, self.records, self.presence):
                 if link is not None:
                     link.on_link(isinstance(event, PeerReachable))
             if self.call is not None:

@@ -85,6 +85,8 @@ KINDS: dict[str, Kind] = {
     }),
     "link_up": Kind("optional", {}, {"path": TEXT}),
     "link_down": Kind("optional", {}, {"reason": TEXT}),
+    # A desk became staffed or not: "here" from this unit's PIR, "far" as the peer reported its own.
+    "presence": Kind("optional", {"where": one_of("here", "far"), "staffed": FLAG}, {"motion_age_ms": COUNT}),
     # Datagrams the link dropped in one span (at most one record a minute while drops go on):
     # how many, per reason ("bad_mac:12,under_load:3000"), and the span.
     "link_drops": Kind("optional", {"dropped": COUNT, "reasons": TEXT, "from_us": INT, "to_us": INT}),

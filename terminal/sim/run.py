@@ -47,6 +47,8 @@ from gpiozero.pins.mock import MockFactory
 # The simulation shortens the call timers so a default run stays well under 30 s.
 SIM_TIMERS = {"call": {"alert_after": 2.0, "ring_timeout": 5.0, "no_answer_tone_for": 0.5,
                        "voice_message_max": 3.0, "realert_every": 10.0, "realert_ring_for": 1.0}}
+# Each unit serves its metrics on a port of its own; the run keeps a last scrape of each.
+SIM_METRICS = {"metrics": {"listen": "127.0.0.1:0"}}
 
 
 class SimFailure(HotlineError):
@@ -114,7 +116,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         for n in range(paths):
             relays.append(await UdpImpairmentRelay.open(impairment, impairment, seed=seed + 1000 * n))
         endpoints = {"A": [r.a_address for r in relays], "B": [r.b_address for r in relays]}
-    a_sim, b_sim = provision_pair(out_dir, endpoints=endpoints, extra=SIM_TIMERS)
+    a_sim, b_sim = provision_pair(out_dir, endpoints=endpoints, extra={**SIM_TIMERS, **SIM_METRICS})
     timers = SIM_TIMERS["call"]
     mouths = {
         # Call 1: A speaks once B has had time to answer; B as soon as it lifts.
@@ -206,6 +208,7 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
             "call": call,
             "missed_call": missed,
             "paths": {name: unit.session.path_report(unit.now()) for name, unit in (("A", a), ("B", b))},
+            "metrics": {unit.name: str(await scrape_to(unit, out_dir / unit.name / "metrics.prom")) for unit in (a, b)},
             **({"failover": failover} if failover is not None else {}),
             **({"network": {"loss_percent": loss, "delay_ms": delay, "jitter_ms": jitter, "paths": paths,
                             "relay": relays[0].stats, "relays": [r.stats for r in relays]}} if relays else {}),
@@ -217,6 +220,16 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
             relay.close()
     summary["journal"] = journal_summary(out_dir, {"A": a, "B": b})
     return summary
+
+
+async def scrape_to(unit: Unit, path: Path) -> Path:
+    """What the watch floor's Prometheus would read from `unit` now, kept in `path`."""
+    import urllib.request
+
+    unit.metrics.refresh()
+    url = unit.status()["metrics"]
+    path.write_bytes(await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read()))
+    return path
 
 
 def time_voice(unit: Unit) -> list[tuple[float, int]]:

@@ -11,11 +11,16 @@ import argparse
 import asyncio
 import json
 import sys
+import time
+import uuid
 
-from terminal.console.render import message_row
+from terminal.console.render import LIST_HEADER, list_line
 from terminal.control.client import ControlClient
-from terminal.control.protocol import DEFAULT_SOCKET
+from terminal.control.protocol import DEFAULT_SOCKET, ControlError
 from terminal.text.precedence import Precedence
+from terminal.text.store import PAGE_MAX
+
+RETRY_WITHIN = 15.0     # seconds `hotline msg send` waits for the daemon to come back for its one retry
 from terminal.text.validate import check_text
 
 
@@ -29,19 +34,53 @@ def _call(socket: str, method: str, **params):
 def cmd_send(args: argparse.Namespace) -> int:
     raw = args.text if args.text is not None else sys.stdin.buffer.read()
     text = check_text(raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw)
-    result = _call(args.socket, "msg.send", text=text, precedence=args.precedence)
+    key = uuid.uuid4().hex          # the same key on the retry: the daemon queues it once
+    try:
+        result = _call(args.socket, "msg.send", text=text, precedence=args.precedence, key=key)
+    except ControlError as exc:
+        if not getattr(exc, "answer_lost", False):
+            raise
+        print(f"hotline msg send: the answer was lost ({exc}); retrying once with the same key",
+              file=sys.stderr)
+        result = _retry(args.socket, RETRY_WITHIN, "msg.send", text=text, precedence=args.precedence, key=key)
     print(json.dumps(result) if args.json else result["id"])
     return 0
 
 
+def _retry(socket: str, within: float, method: str, **params):
+    """One more try, once the daemon answers again (systemd restarts it within seconds)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return _call(socket, method, **params)
+        except ControlError as exc:
+            if getattr(exc, "answer_lost", False) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)          # the socket is not back yet: a person's command, paced
+
+
+def pages(socket: str, limit: int | None):
+    """Messages newest first, page by page, until `limit` (None: all of them)."""
+    cursor, shown = None, 0
+    while True:
+        want = PAGE_MAX if limit is None else min(PAGE_MAX, limit - shown)
+        reply = _call(socket, "msg.list", limit=want, cursor=cursor)
+        for message in reply["messages"]:
+            yield message
+            shown += 1
+        cursor = reply["next"]
+        if cursor is None or (limit is not None and shown >= limit):
+            return
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    messages = _call(args.socket, "msg.list")["messages"]
+    messages = pages(args.socket, None if args.all else args.limit)
     if args.json:
-        print(json.dumps(messages, ensure_ascii=False))
+        print(json.dumps(list(messages), ensure_ascii=False))
         return 0
+    print(LIST_HEADER)
     for message in messages:
-        written, arrow, precedence, state, text = message_row(message)
-        print(f"{message['id'][:8]}  {written}  {arrow} {precedence:<9} {state:<9} {text}")
+        print(list_line(message, utc=args.utc))
     return 0
 
 
@@ -71,8 +110,11 @@ def register(subparsers) -> None:
     p.add_argument("text", nargs="?", help="the message (read from standard input if left out)")
     p.set_defaults(func=cmd_send)
 
-    p = sub.add_parser("list", help="every message, both ways, with its state")
+    p = sub.add_parser("list", help="messages both ways, newest first, with precedence, state and times")
     p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
+    p.add_argument("--all", action="store_true", help="every message in the store")
+    p.add_argument("--utc", action="store_true", help="times in UTC (default: this unit's zone)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("ack", help="acknowledge (read) a received message; sends a read receipt")

@@ -26,11 +26,13 @@ from collections.abc import Mapping
 from terminal.text.alert import DEFAULT_BURST, DEFAULT_INTERVALS, AlertPolicy
 from terminal.text.channel import TextChannel
 from terminal.text.constants import INITIAL_RTO, MAX_RTO, MIN_RTO, SEND_WINDOW
-from terminal.text.errors import StoreError
+from terminal.text.errors import StoreError, TextRefused
 from terminal.text.events import Event, MessageAcknowledged, MessageQueued, MessageReceived
 from terminal.text.precedence import Precedence
 from terminal.text.store import MessageStore, Record
 from terminal.text.validate import check_text
+
+MAX_SEND_KEY = 128
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +74,22 @@ class TextService:
 
     # --- the person's side --------------------------------------------------------
 
-    def send(self, text: str | bytes, precedence: str | Precedence, now: float) -> str:
-        """Queue a message; returns its id once it is on disk. Refuses bad input (TextRefused)."""
+    def send(self, text: str | bytes, precedence: str | Precedence, now: float, key: str | None = None) -> str:
+        """Queue a message; returns its id once it is on disk. Refuses bad input (TextRefused).
+
+        `key`: the client's idempotency key. A send with a key already used returns the first
+        send's id and queues nothing (a client whose answer was lost retries safely)."""
         text = check_text(text)
         precedence = Precedence.parse(precedence)
+        if key is not None:
+            if not isinstance(key, str) or not 1 <= len(key) <= MAX_SEND_KEY or not key.isprintable():
+                raise TextRefused(f"idempotency key must be 1 to {MAX_SEND_KEY} printable characters")
+            first = self.store.sent_with_key(key)
+            if first is not None:
+                return first
         self._observe(now)
         id = uuid.uuid4().hex
-        self.store.enqueue(id, precedence, text, now)
+        self.store.enqueue(id, precedence, text, now, key)
         self._events.append(MessageQueued(id, precedence, now))
         self._step_after_commit(lambda: self.channel.queue(bytes.fromhex(id), precedence, text, now, now),
                                 now)
@@ -97,6 +108,9 @@ class TextService:
 
     def list(self) -> list[Record]:
         return self.store.list()
+
+    def page(self, limit: int, after=None) -> list[Record]:
+        return self.store.page(limit, after)
 
     # --- the link's side ----------------------------------------------------------
 

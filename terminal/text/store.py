@@ -48,7 +48,11 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE TABLE IF NOT EXISTS streams (stream BLOB PRIMARY KEY, next_seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS held (stream BLOB NOT NULL, seq INTEGER NOT NULL,
                                  PRIMARY KEY (stream, seq));
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created, id);
+CREATE INDEX IF NOT EXISTS inbox_created ON inbox (created, id);
+CREATE TABLE IF NOT EXISTS send_keys (key TEXT PRIMARY KEY, id TEXT NOT NULL);
 """
+PAGE_MAX = 500
 _VISIBLE = "inbox.seq < (SELECT next_seq FROM streams WHERE streams.stream = inbox.stream)"
 
 
@@ -70,6 +74,11 @@ class Record:
 
     def to_json(self) -> dict:
         return {**self.__dict__, "precedence": self.precedence.name.lower()}
+
+
+def sort_key(record: Record) -> tuple[float, str, str]:
+    """How messages are ordered (and a page's cursor): time written, then direction, then id."""
+    return (record.created, record.direction, record.id)
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,38 @@ class MessageStore:
                                     f"FROM inbox WHERE {_VISIBLE}")]
         return sorted(out + inn, key=lambda r: (r.created, r.direction))
 
+    def page(self, limit: int, after: tuple[float, str, str] | None = None) -> list[Record]:
+        """Up to `limit` messages, newest first, from just past `after` (the sort key
+        (created, direction, id) of the last one a previous page ended with). Each side reads
+        at most `limit` rows by its index, so no page costs more than that however big the store."""
+        outbox_where, inbox_where, args_out, args_in = "1", "1", [], []
+        if after is not None:
+            created, direction, id = after
+            # The order is (created, direction, id) descending, and 'out' sorts after 'in'.
+            if direction == "out":
+                outbox_where, args_out = "(created < ? OR (created = ? AND id < ?))", [created, created, id]
+                inbox_where, args_in = "created <= ?", [created]
+            else:
+                outbox_where, args_out = "created < ?", [created]
+                inbox_where, args_in = "(created < ? OR (created = ? AND id < ?))", [created, created, id]
+        with self._translate("list messages"):
+            out = [Record(i, "out", Precedence(p), t, c, s, sa, da, ra) for i, p, t, c, s, sa, da, ra in
+                   self._db.execute("SELECT id, precedence, text, created, state, sent_at, delivered_at, "
+                                    f"read_at FROM outbox WHERE {outbox_where} ORDER BY created DESC, id DESC "
+                                    "LIMIT ?", (*args_out, limit))]
+            inn = [Record(i, "in", Precedence(p), t, c, "read" if ra is not None else "received",
+                          None, rcv, ra) for i, p, t, c, rcv, ra in
+                   self._db.execute("SELECT id, precedence, text, created, received_at, read_at FROM inbox "
+                                    f"WHERE {_VISIBLE} AND {inbox_where} ORDER BY created DESC, id DESC LIMIT ?",
+                                    (*args_in, limit))]
+        return sorted(out + inn, key=sort_key, reverse=True)[:limit]
+
+    def sent_with_key(self, key: str) -> str | None:
+        """The id a send with this idempotency key was given, if there was one."""
+        with self._translate("look up the send key"):
+            row = self._db.execute("SELECT id FROM send_keys WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def unread(self) -> list[tuple[str, Precedence]]:
         """Received messages no person has acknowledged yet."""
         with self._translate("list unread messages"):
@@ -184,12 +225,25 @@ class MessageStore:
                 f"SELECT id, precedence FROM inbox WHERE read_at IS NULL AND {_VISIBLE} "
                 "ORDER BY received_at")]
 
+    def unread_urgent(self) -> list[dict]:
+        """FLASH and IMMEDIATE messages received and not yet acknowledged, oldest first."""
+        urgent = [int(p) for p in Precedence if p.urgent]
+        with self._translate("list unread urgent messages"):
+            return [{"id": i, "precedence": Precedence(p).name.lower(), "text": t, "created": c, "received_at": r}
+                    for i, p, t, c, r in self._db.execute(
+                        "SELECT id, precedence, text, created, received_at FROM inbox WHERE read_at IS NULL "
+                        f"AND {_VISIBLE} AND precedence IN ({','.join('?' * len(urgent))}) ORDER BY received_at",
+                        urgent)]
+
     # --- writing ----------------------------------------------------------------
 
-    def enqueue(self, id: str, precedence: Precedence, text: str, created: float) -> None:
+    def enqueue(self, id: str, precedence: Precedence, text: str, created: float, key: str | None = None) -> None:
+        """Queue a message; with `key`, remember it in the same transaction (a retried send finds it)."""
         with self._transaction("queue the message") as db:
             db.execute("INSERT INTO outbox (id, precedence, text, created, state) "
                        "VALUES (?, ?, ?, ?, 'queued')", (id, int(precedence), text, created))
+            if key is not None:
+                db.execute("INSERT INTO send_keys VALUES (?, ?)", (key, id))
 
     def acknowledge(self, id: str, at: float) -> tuple[str, bool]:
         """A person read inbox message `id` (or a unique prefix): (full id, newly read?)."""

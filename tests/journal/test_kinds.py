@@ -18,6 +18,7 @@ GOOD = [
     ("peer_call_outcome", "c1", {"outcome": "missed", "rang_for_ms": 5, "escalations": 2}),
     ("link_up", None, {}),
     ("link_down", None, {"reason": "keepalive timeout"}),
+    ("presence", None, {"where": "far", "staffed": False, "motion_age_ms": 700000}),
     ("link_drops", None, {"dropped": 3, "reasons": "bad_mac:1,malformed:2", "from_us": 1, "to_us": 2}),
     ("message_queued", None, {"message_id": "m1", "precedence": "FLASH"}),
     ("message_sent", None, {"message_id": "m1"}),
