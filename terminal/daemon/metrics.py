@@ -152,13 +152,12 @@ def build_families(unit, tally: Tally, cpu_in_calls: float, calls_timed: int) ->
 
     unread = GaugeMetricFamily("hotline_unread_messages", "Received messages not yet acknowledged, by precedence",
                                labels=["precedence"])
-    oldest = GaugeMetricFamily("hotline_oldest_unread_seconds", "Age of the oldest unacknowledged FLASH / "
-                               "IMMEDIATE message (0 when none)", labels=["precedence"])
-    urgent = status.get("urgent_unread", [])
-    for precedence in ("flash", "immediate"):
-        mine = [m for m in urgent if m["precedence"] == precedence]
-        unread.add_metric([precedence], len(mine))
-        oldest.add_metric([precedence], max((wall - m["received_at"] for m in mine), default=0.0))
+    oldest = GaugeMetricFamily("hotline_oldest_unread_seconds", "Age of the oldest unacknowledged message, "
+                               "by precedence (0 when none)", labels=["precedence"])
+    for precedence, counts in sorted(status.get("unread_by_precedence", {}).items()):
+        unread.add_metric([precedence], counts["count"])
+        at = counts["oldest_received_at"]
+        oldest.add_metric([precedence], 0.0 if at is None else max(0.0, wall - at))
     out += [unread, oldest]
 
     passed = GaugeMetricFamily("hotline_selftest_passed", "1 if the check passed in its latest run", labels=["check"])

@@ -188,6 +188,7 @@ class Unit:
             self.control = ControlServer(self.config.control.socket, group=self.config.control.group)
             self.control.register("link.status", self.link_status)
             self.control.register("call.status", self.call_status)
+            self.control.register("call.ack_missed", self._ack_missed)
             self.control.register("unit.provisioned", self._provisioned)
             for method, handler in text_handlers(self.text.service, after=self.text.pump).items():
                 self.control.register(method, handler)
@@ -339,6 +340,8 @@ class Unit:
             "missed_calls": list(reversed(self.missed_calls)),
             "voice_messages_waiting": len(self.call.voice_messages) if self.call is not None else 0,
             "urgent_unread": self.text.service.store.unread_urgent() if self.text is not None else [],
+            "unread_by_precedence": {p: {"count": n, "oldest_received_at": at} for p, (n, at) in
+                                     self.text.service.store.unread_counts().items()} if self.text is not None else {},
             "metrics": "http://%s:%d/metrics" % self.metrics.address if self.metrics is not None else None,
             "link": {"paths": link["paths"], "drops": link["drops"], "duplicates": link["duplicates"],
                      "cookie_replies_sent": link["cookie_replies_sent"]},
@@ -388,6 +391,12 @@ class Unit:
         if stalled is not None and stalled > AUDIO_STALLED:
             return f"the handset audio has delivered no frame for {stalled:.1f} s"
         return None
+
+    def _ack_missed(self) -> dict:
+        """A person at the console saw the missed call (as lifting the handset would say)."""
+        shown = self.call.machine.missed.shown
+        self.call.acknowledge_missed()
+        return {"acknowledged": shown}
 
     def call_status(self) -> dict:
         return {"state": self.call.machine.state.name.lower()}

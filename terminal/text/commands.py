@@ -93,7 +93,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from terminal.console.app import run_console
 
-    return run_console(args.socket)
+    return run_console(args.socket, utc=args.utc)
 
 
 def register(subparsers) -> None:
@@ -122,6 +122,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_ack)
 
     p = subparsers.add_parser("console", help="the duty officer's desk console")
+    p.add_argument("--utc", action="store_true", help="times in UTC (default: this unit's zone, shown)")
     p.set_defaults(func=cmd_console)
 
     for parser in (*sub.choices.values(), p):

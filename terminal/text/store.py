@@ -225,15 +225,24 @@ class MessageStore:
                 f"SELECT id, precedence FROM inbox WHERE read_at IS NULL AND {_VISIBLE} "
                 "ORDER BY received_at")]
 
-    def unread_urgent(self) -> list[dict]:
-        """FLASH and IMMEDIATE messages received and not yet acknowledged, oldest first."""
+    def unread_urgent(self, limit: int = 10) -> list[dict]:
+        """The oldest `limit` FLASH and IMMEDIATE messages received and not yet acknowledged
+        (FLASH first), each with the first 200 characters of its text."""
         urgent = [int(p) for p in Precedence if p.urgent]
         with self._translate("list unread urgent messages"):
             return [{"id": i, "precedence": Precedence(p).name.lower(), "text": t, "created": c, "received_at": r}
                     for i, p, t, c, r in self._db.execute(
-                        "SELECT id, precedence, text, created, received_at FROM inbox WHERE read_at IS NULL "
-                        f"AND {_VISIBLE} AND precedence IN ({','.join('?' * len(urgent))}) ORDER BY received_at",
-                        urgent)]
+                        "SELECT id, precedence, substr(text, 1, 200), created, received_at FROM inbox "
+                        f"WHERE read_at IS NULL AND {_VISIBLE} AND precedence IN ({','.join('?' * len(urgent))}) "
+                        "ORDER BY precedence, received_at LIMIT ?", (*urgent, limit))]
+
+    def unread_counts(self) -> dict[str, tuple[int, float | None]]:
+        """Per precedence: how many received messages wait unread, and since when the oldest."""
+        with self._translate("count unread messages"):
+            found = {Precedence(p).name.lower(): (n, oldest) for p, n, oldest in self._db.execute(
+                f"SELECT precedence, count(*), min(received_at) FROM inbox WHERE read_at IS NULL AND {_VISIBLE} "
+                "GROUP BY precedence")}
+        return {p.name.lower(): found.get(p.name.lower(), (0, None)) for p in Precedence}
 
     # --- writing ----------------------------------------------------------------
 
