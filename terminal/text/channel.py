@@ -245,7 +245,7 @@ class TextChannel:
         if ack.received == full(len(out.chunks)):
             self._deliver(out, now)
         elif progress:
-            out.retry.restart(self.rtt.rto, now)    # the path works: resend the rest soon
+            out.retry.progress(self.rtt.rto, now)   # the path works: resend the rest soon, never later
 
     def _sample(self, rtt: float) -> None:
         """Feed a clean round trip to the estimator, unless the clock stepped under it.

@@ -51,6 +51,12 @@ class Retry:
         self.rto = rto
         self.arm(now)
 
+    def progress(self, rto: float, now: float) -> None:
+        """Call on partial progress: the backoff starts over, but the next try never comes later
+        than it already would (or a message's retries could drift past the longest timeout)."""
+        self.rto = rto
+        self.deadline = now + rto if self.deadline is None else min(self.deadline, now + rto)
+
     def clock_stepped(self, step: float) -> None:
         """The clock behind `now` stepped by `step` seconds: the wait keeps its length."""
         if self.deadline is not None:
