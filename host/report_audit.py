@@ -142,6 +142,23 @@ def _sides(journals: list[JournalData], units: list[dict], call_id: str) -> list
     return sorted(sides, key=lambda s: s["role"] != "rang here")     # the desk that rang first
 
 
+def room_at(journals: list[JournalData], units: list[dict], desk: str | None, at_us: int) -> dict | None:
+    """Was `desk`'s room staffed when the ring began? Its own PIR's latest `presence` record
+    before then; failing that, the latest its peer journalled of it ("far")."""
+    if desk is None:
+        return None
+    sources = [(data, u["unit"], "here") for data, u in zip(journals, units) if u["unit"] == desk]
+    sources += [(data, u["unit"], "far") for data, u in zip(journals, units) if u["unit"] != desk]
+    for data, unit, where in sources:
+        seen = [r for r in data.records if r.kind == "presence" and r.fields.get("where") == where
+                and r.wall_us <= at_us]
+        if seen:
+            last = seen[-1]
+            return {"desk": desk, "staffed": bool(last.fields["staffed"]), "since_us": last.wall_us,
+                    "source": f"{desk}'s own sensor" if where == "here" else f"what {unit} heard from {desk}"}
+    return {"desk": desk, "staffed": None, "since_us": None, "source": "no presence record before the ring"}
+
+
 def pair_summary(units: list[dict], journals: list[JournalData]) -> dict:
     """What the auditor signs: the pair, the period, each verdict, and the numbers of the first two units."""
     pair, pair_data = units[:2], journals[:2]
@@ -162,7 +179,8 @@ def pair_summary(units: list[dict], journals: list[JournalData]) -> dict:
         "calls": len(calls), "rings": len(answered) + len(missed), "answered": len(answered),
         "missed": len(missed), "answer_rate": rate(len(answered), len(answered) + len(missed)),
         "time_to_answer": distribution([c["time_to_answer_ms"] for c in answered if "time_to_answer_ms" in c]),
-        "missed_rings": [{**c, "sides": _sides(pair_data, pair, c["call_id"])} for c in missed],
+        "missed_rings": [{**c, "sides": _sides(pair_data, pair, c["call_id"]),
+                          "room": room_at(pair_data, pair, c["callee"], c["start_us"])} for c in missed],
         "unanswered_flash": [{"unit": u["unit"], **m} for u in pair for m in u["unanswered_flash"]],
         "link": [{"unit": u["unit"], **{k: u["link"][k] for k in ("availability", "outages", "down_s")}}
                  for u in pair],

@@ -250,6 +250,18 @@ def _timeline_table(timeline: list[dict], day: str) -> str:
     return f"<table><tr><th>Record</th><th>Time ({day}, UTC)</th><th>Kind</th><th>What it says</th></tr>{rows}</table>"
 
 
+def _room_html(room: dict | None) -> str:
+    """Whether the desk that rang was staffed when the ring began, and how we know."""
+    if room is None:
+        return ""
+    if room["staffed"] is None:
+        return f'<p class="room" data-staffed="unknown">Room at {_e(room["desk"])}: unknown ({_e(room["source"])})</p>'
+    state = "STAFFED" if room["staffed"] else "NOBODY SEEN"
+    return (f'<p class="room {"" if room["staffed"] else "warn"}" data-staffed="{str(room["staffed"]).lower()}">'
+            f'Room at {_e(room["desk"])} when it rang: <b>{state}</b> (since {_t(room["since_us"])}, '
+            f'{_e(room["source"])})</p>')
+
+
 def _missed_html(pair: dict) -> str:
     if not pair["missed_rings"]:
         return ""
@@ -264,7 +276,7 @@ def _missed_html(pair: dict) -> str:
         rang = f', rang for {duration_text(c["rang_for_ms"])}' if "rang_for_ms" in c else ""
         blocks.append(f'<div class="missed-ring" id="missed-{_e(c["call_id"])}" data-call="{_e(c["call_id"])}">'
                       f'<h3>Call {_e(c["call_id"])}: not answered at {_e(c["callee"] or "the peer")}, '
-                      f'{_t(c["start_us"])}{rang}</h3><div class="sides">{sides}</div></div>')
+                      f'{_t(c["start_us"])}{rang}</h3>{_room_html(c.get("room"))}<div class="sides">{sides}</div></div>')
     return (f'<section id="missed-rings"><h2>Missed rings: what each desk\'s journal holds</h2>'
             f"<p>Each desk's own records of the call, and (shaded) the other desk's summary of it as this desk "
             f"journalled it.</p>{''.join(blocks)}</section>")

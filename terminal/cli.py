@@ -62,6 +62,7 @@ def sim_failures(summary: dict) -> list[str]:
     heard = {**call["speech_match"]}
     message_heard = missed["voice_message_match"]
     journal = summary["journal"]
+    judged = summary.get("speech_judged", True)      # reported, not judged, above 10 % loss
     checks = [
         (summary["handshake"]["ok"], "handshake: the link did not come up"),
         (echoes_ok, f"echo: {echo['received']} of {echo['sent']} test messages came back"),
@@ -70,10 +71,14 @@ def sim_failures(summary: dict) -> list[str]:
          f"text: sent {text['sent']}, delivered {text['delivered']}, read {text['read']}"),
         (call["answered"] and call["frames_received"] > 0,
          f"call: answered {call['answered']}, {call['frames_received']} frames received"),
-        (min(heard.values()) >= SPEECH_HEARD,
+        (not judged or min(heard.values()) >= SPEECH_HEARD,
          "speech: " + ", ".join(f"{k} {v:.2f}" for k, v in heard.items()) + f" (at least {SPEECH_HEARD} expected)"),
         (missed["voice_message_played"], "missed_call: the voice message was not played"),
-        (message_heard >= VOICE_MESSAGE_HEARD,
+        (all(v["far_staffed"] for v in summary["presence"].values()),
+         "presence: " + ", ".join(f"{k} sees the far desk {'staffed' if v['far_staffed'] else 'NOT staffed'}"
+                                  for k, v in summary["presence"].items()) + " after someone moved at both"),
+        (missed["far_desk_staffed"] is False, "missed_call: A still shows B's empty desk as staffed"),
+        (not judged or message_heard >= VOICE_MESSAGE_HEARD,
          f"missed_call: voice message match {message_heard:.2f} (at least {VOICE_MESSAGE_HEARD} expected)"),
         *([(f["frames_lost"] == 0 and f["gap_ms"] is not None and f["gap_ms"] <= f["frame_ms"],
             f"failover: {f['frames_lost']} frames lost, gap {f['gap_ms']} ms when a path was cut "
@@ -125,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     from terminal.journal.commands import register as register_journal
     from terminal.selftest.commands import register as register_selftest
     from terminal.text.commands import register as register_text
+    from terminal.console.commands import register as register_console
 
     from terminal.daemon.status import register as register_status
     from terminal.provisioning.lab import register as register_lab
@@ -133,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_lab(sub)
     register_journal(sub)
     register_text(sub)
+    register_console(sub)
     register_selftest(sub)
     return parser
 

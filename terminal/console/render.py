@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import time
 
-ARROWS = {"out": "→", "in": "←"}
-STATE_WORDS = {"received": "UNREAD"}
+from terminal.text.words import ARROWS, STATE_WORDS, clock_time
 
 
 def ago(seconds: float) -> str:
@@ -23,15 +22,6 @@ def ago(seconds: float) -> str:
 
 def span(seconds: float) -> str:
     return ago(seconds)[:-4]
-
-
-def clock_time(at: float | None, utc: bool = False) -> str:
-    """A wall time in this unit's zone (or UTC), the zone always shown: the journal is UTC."""
-    if at is None:
-        return "-"
-    if utc:
-        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
-    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(at))
 
 
 def short_time(at: float, utc: bool = False) -> str:
@@ -151,17 +141,3 @@ def message_row(message: dict, utc: bool = False) -> tuple[str, str, str, str, s
     return (clock_time(message["created"], utc), ARROWS.get(message["direction"], "?"),
             message["precedence"].upper(), STATE_WORDS.get(message["state"], message["state"]),
             first_line[:80])
-
-
-LIST_HEADER = (f"{'ID':<8}  {'WRITTEN':<23}  {'':1} {'PRECEDENCE':<10} {'STATE':<9} "
-               f"{'SENT':<23}  {'DELIVERED':<23}  {'READ':<23}  TEXT")
-
-
-def list_line(message: dict, *, utc: bool = False) -> str:
-    """One `hotline msg list` row: id, written, direction, precedence, state, sent, delivered, read, text."""
-    first = message["text"].splitlines()[0] if message["text"] else ""
-    sent = message["sent_at"] if message["direction"] == "out" else message["created"]
-    return (f"{message['id'][:8]}  {clock_time(message['created'], utc):<23}  "
-            f"{ARROWS.get(message['direction'], '?')} {message['precedence'].upper():<10} "
-            f"{STATE_WORDS.get(message['state'], message['state']).upper():<9} {clock_time(sent, utc):<23}  "
-            f"{clock_time(message['delivered_at'], utc):<23}  {clock_time(message['read_at'], utc):<23}  {first[:60]}")

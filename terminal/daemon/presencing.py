@@ -21,6 +21,7 @@ class PresenceLink:
         self.journal = journal
         self.on_far = on_far
         self.reachable = False
+        self.listeners: list[Callable[[Changed], None]] = []     # the sim and tests watch the changes
         self.core = Presence(sensor=settings.sensor, window=settings.staffed_window, now=loop.time())
         self._timer: asyncio.TimerHandle | None = None
         self._sensor = hardware.presence if settings.sensor else None
@@ -62,6 +63,8 @@ class PresenceLink:
                     self.journal.record("presence", **fields)
                 if out.where == "far":
                     self.on_far(out.staffed)
+                for listener in self.listeners:
+                    listener(out)
         if self._timer is not None:
             self._timer.cancel()
         due = self.core.get_timer()

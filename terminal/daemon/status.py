@@ -80,6 +80,20 @@ def describe(s: dict, now: float | None = None) -> str:
                          f"{_when(peer['last_heard'], now)}{rtt}")
         else:
             lines.append(f"peer {peer['id']}: UNREACHABLE, last heard {_when(peer['last_heard'], now)}")
+    presence = s.get("presence")
+    if presence:
+        far, here = presence.get("far") or {}, presence.get("here") or {}
+        if not far.get("known"):
+            far_words = "not reported yet"
+        elif far.get("staffed") is None:
+            far_words = "no presence sensor there"
+        elif far["staffed"]:
+            far_words = f"STAFFED (someone seen {far['last_motion_ago']:.0f} s ago)"
+        else:
+            motion = far.get("last_motion_ago")
+            far_words = "NOBODY SEEN" + (f" for {motion:.0f} s" if motion is not None else " since it started")
+        here_words = ("no sensor" if not here.get("sensor") else "staffed" if here.get("staffed") else "nobody seen")
+        lines.append(f"far desk: {far_words}; this desk: {here_words}; link LED {s.get('link_led', '?')}")
     link = s.get("link")
     if link:
         for path in link["paths"]:
@@ -97,7 +111,18 @@ def describe(s: dict, now: float | None = None) -> str:
     if "call" in s:
         lines.append(f"call: {s['call']}")
         lines.append(f"messages: {s['unread_messages']} unread")
-        lines.append("missed call: shown, not yet acknowledged" if s["missed_call_shown"] else "missed call: none")
+        missed = s.get("missed_calls") or []
+        waiting = [m for m in missed if not m["acknowledged"]]
+        if waiting:
+            lines.append(f"missed calls: {len(waiting)} not acknowledged, the latest at {_when(waiting[0]['at'], now)}")
+        elif s["missed_call_shown"]:
+            lines.append("missed call: shown, not yet acknowledged")
+        else:
+            lines.append("missed call: none" + (f" waiting ({len(missed)} seen)" if missed else ""))
+        if s.get("voice_messages_waiting"):
+            lines.append(f"voice messages: {s['voice_messages_waiting']} waiting")
+        if s.get("metrics"):
+            lines.append(f"metrics: {s['metrics']}")
     test = s.get("last_selftest")
     if test:
         result = "passed" if test["passed"] else "FAILED: " + ", ".join(test["failed"])

@@ -1,4 +1,5 @@
-"""`hotline msg send|list|ack` and `hotline console`: thin clients of the control socket.
+"""`hotline msg send|list|ack`: thin clients of the control socket (`hotline console` is
+terminal/console's).
 
 The lead's terminal/cli.py calls `register(subparsers)`; each command's
 `func(args)` returns an exit code, and a HotlineError (ControlError,
@@ -14,7 +15,6 @@ import sys
 import time
 import uuid
 
-from terminal.console.render import LIST_HEADER, list_line
 from terminal.control.client import ControlClient
 from terminal.control.protocol import DEFAULT_SOCKET, ControlError
 from terminal.text.precedence import Precedence
@@ -22,6 +22,7 @@ from terminal.text.store import PAGE_MAX
 
 RETRY_WITHIN = 15.0     # seconds `hotline msg send` waits for the daemon to come back for its one retry
 from terminal.text.validate import check_text
+from terminal.text.words import LIST_HEADER, list_line
 
 
 def _call(socket: str, method: str, **params):
@@ -90,14 +91,8 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_console(args: argparse.Namespace) -> int:
-    from terminal.console.app import run_console
-
-    return run_console(args.socket, utc=args.utc)
-
-
 def register(subparsers) -> None:
-    """Add `msg` (send, list, ack) and `console` to an argparse subparsers object."""
+    """Add `msg` (send, list, ack) to an argparse subparsers object."""
     socket_help = f"the daemon's control socket (default {DEFAULT_SOCKET})"
 
     msg = subparsers.add_parser("msg", help="send, list and acknowledge text messages")
@@ -121,9 +116,5 @@ def register(subparsers) -> None:
     p.add_argument("id", help="the message id, or its first 6 or more hex digits")
     p.set_defaults(func=cmd_ack)
 
-    p = subparsers.add_parser("console", help="the duty officer's desk console")
-    p.add_argument("--utc", action="store_true", help="times in UTC (default: this unit's zone, shown)")
-    p.set_defaults(func=cmd_console)
-
-    for parser in (*sub.choices.values(), p):
+    for parser in sub.choices.values():
         parser.add_argument("--socket", default=DEFAULT_SOCKET, help=socket_help)
