@@ -205,3 +205,38 @@ def test_a_bad_cursor_or_limit_is_refused(daemon):
         _call(str(path), "msg.list", cursor="nonsense")
     with pytest.raises(ControlError, match="limit must be a whole number from 1 to 500"):
         _call(str(path), "msg.list", limit=0)
+
+
+def test_hotline_msg_send_retries_once_with_the_same_key_when_the_answer_is_lost(tmp_path, capsys):
+    """A daemon that queues the message and dies before answering (the first time): the CLI's one
+    retry carries the same key, so it gets the first id back and nothing is queued twice."""
+    service = TextService(tmp_path / "m.db")
+    service.start(0.0)
+    calls = []
+
+    async def handle(reader, writer):
+        from terminal.control.protocol import _line, parse_request
+        request = parse_request(await reader.readline())
+        calls.append(request.params["key"])
+        id = service.send(request.params["text"], request.params["precedence"], 1.0, key=request.params["key"])
+        if len(calls) > 1:
+            writer.write(_line({"v": 1, "id": request.id, "result": {"id": id}}))
+            await writer.drain()
+        writer.close()                           # the first time: queued, then gone without a word
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_unix_server(handle, str(tmp_path / "c.sock")))
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+    try:
+        assert hotline("msg", "send", "once only", "--socket", str(tmp_path / "c.sock")) == 0
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        server.close()
+        loop.close()
+    captured = capsys.readouterr()
+    assert "the answer was lost" in captured.err and "retrying once with the same key" in captured.err
+    assert len(calls) == 2 and calls[0] == calls[1]
+    assert [m.text for m in service.list()] == ["once only"] and captured.out.strip() == service.list()[0].id
+    service.close()
