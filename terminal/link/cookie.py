@@ -44,7 +44,8 @@ COOKIE_LIFETIME = SECRET_LIFETIME - 5.0    # an initiator stops using a cookie a
 UNDER_LOAD_RATE = 16             # mac1-valid handshake messages per second before cookies are demanded
 UNDER_LOAD_FOR = 1.0
 REPLIES_PER_SOURCE = 5           # cookie replies per second to an address that is not one of the peer's paths
-REPLIES_PER_SECOND = 2000        # cookie replies per second in all: caps what a flood makes us send
+REPLIES_PER_SECOND = 2000        # cookie replies per second to all other sources: caps what a flood makes us send
+KNOWN_PATH_REPLIES = 2000        # ... and to each of the peer's known paths, a budget of their own
 
 
 def mac(key: bytes, data: bytes) -> bytes:
@@ -78,6 +79,7 @@ class CookieChecker:
         self._loaded_until = float("-inf")
         self._per_source = TokenBucket(REPLIES_PER_SOURCE, REPLIES_PER_SOURCE)
         self._total = TokenBucket(REPLIES_PER_SECOND, REPLIES_PER_SECOND, max_keys=1)
+        self._known = TokenBucket(KNOWN_PATH_REPLIES, KNOWN_PATH_REPLIES, max_keys=16)
 
     def under_load(self, now: float) -> bool:
         """Count one mac1-valid handshake message; True while cookies are demanded."""
@@ -95,12 +97,14 @@ class CookieChecker:
     def reply(self, sender: int, mac1: bytes, addr: tuple, now: float, *, known_path: bool) -> bytes | None:
         """The cookie reply to send to `addr`, or None when replies to it are over their budget.
 
-        A known path of the peer has no per-source budget (a flood spoofed from it must not
-        keep the real peer from getting its cookie); only the total cap applies.
+        A known path of the peer has a budget of its own, apart from everyone else's: a spray
+        from elsewhere cannot use it up. A flood spoofed from that very path shares it with the
+        real peer, whose copy then gets a reply with p = KNOWN_PATH_REPLIES / flood rate.
         """
-        if not known_path and not self._per_source.allow(addr[0], now):
-            return None
-        if not self._total.allow("all", now):
+        if known_path:
+            if not self._known.allow(tuple(addr), now):
+                return None
+        elif not self._per_source.allow(addr[0], now) or not self._total.allow("all", now):
             return None
         if now - self._secret_from >= SECRET_LIFETIME:
             self._secret, self._secret_from = self._random(32), now

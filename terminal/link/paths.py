@@ -8,10 +8,14 @@ the probe's source), which measures its round trip and loss and is also the
 keepalive that lets a NAT in front of either unit rebind without the link
 noticing for longer than a probe interval.
 
-Configured paths stay for good; a learned one (an authenticated packet from an
-address not in the table) replaces a learned path with the same host (a NAT
-that rebound the port) and is forgotten once silent for FORGET_AFTER. Pure:
-every method takes `now`.
+Configured paths stay for good. A learned one (an authenticated packet from an
+address not in the table) is only *challenged* at first: it gets a probe a
+second, at most MAX_CHALLENGES of them, and carries nothing else until a reply
+to one comes back from that very address (QUIC's path validation). An attacker
+who copies a genuine packet with a forged source therefore cannot point our
+traffic at an address of its choosing. Once valid it replaces the learned
+paths with the same host (a NAT that rebound the port), and it is forgotten once
+silent for FORGET_AFTER. Pure: every method takes `now`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from terminal.link.messages import MalformedPacket
 Addr = tuple
 PROBE_HISTORY = 20             # probes kept per path for its loss figure
 MAX_LEARNED = 4
+MAX_CHALLENGES = 3             # probes an unvalidated address gets before it is forgotten
 FORGET_AFTER = 180.0           # a learned path silent this long is dropped (REJECT_AFTER_TIME)
 RTT_ALPHA = 0.125              # RFC 6298's smoothing
 PROBE, PROBE_REPLY = 1, 2
@@ -48,6 +53,7 @@ def decode_probe(payload: bytes) -> tuple[int, int]:
 class Path:
     addr: Addr
     configured: bool
+    validated: bool = False        # configured paths are trusted; learned ones once they answer a probe
     last_heard: float | None = None
     last_probe: float = float("-inf")
     rtt: float | None = None
@@ -56,7 +62,7 @@ class Path:
     received: int = 0
 
     def live(self, now: float, window: float) -> bool:
-        return self.last_heard is not None and now - self.last_heard < window
+        return self.validated and self.last_heard is not None and now - self.last_heard < window
 
     def loss(self, now: float, timeout: float) -> float | None:
         """Share of recent probes unanswered after `timeout`; None before any has had the chance."""
@@ -66,6 +72,8 @@ class Path:
         return sum(1 for p in settled if p[2] is None) / len(settled)
 
     def state(self, now: float, window: float) -> str:
+        if not self.validated:
+            return "unvalidated"
         if self.last_heard is None:
             return "unknown"
         return "up" if self.live(now, window) else "down"
@@ -75,7 +83,7 @@ class PathTable:
     def __init__(self, endpoints: list[Addr]):
         if not endpoints:
             raise ValueError("the peer needs at least one endpoint")
-        self.paths: list[Path] = [Path(tuple(ep), True) for ep in dict.fromkeys(tuple(e) for e in endpoints)]
+        self.paths: list[Path] = [Path(tuple(ep), True, True) for ep in dict.fromkeys(tuple(e) for e in endpoints)]
         self._next_probe_id = 1
 
     def find(self, addr: Addr) -> Path | None:
@@ -85,12 +93,13 @@ class PathTable:
         return None
 
     def heard(self, addr: Addr, now: float, window: float) -> tuple[Path, bool]:
-        """An authenticated packet came from `addr`: (its path, whether the path just came up)."""
+        """An authenticated packet came from `addr`: (its path, whether a valid path just came up).
+        A new address is learned unvalidated: challenge it (`challenges`)."""
         addr = tuple(addr)
         path = self.find(addr)
         if path is None:
             path = self._learn(addr, now)
-        came_up = not path.live(now, window)
+        came_up = path.validated and not path.live(now, window)
         path.last_heard = now
         path.received += 1
         return path, came_up
@@ -99,9 +108,14 @@ class PathTable:
         return [p for p in self.paths if p.live(now, window)]
 
     def candidates(self, now: float) -> list[Path]:
-        """Where to try when nothing is live: configured paths and learned ones not yet forgotten."""
+        """Where to try when nothing is live: configured paths and validated learned ones not yet forgotten."""
         self._forget(now)
-        return list(self.paths)
+        return [p for p in self.paths if p.validated]
+
+    def to_probe(self, now: float) -> list[Path]:
+        """Every path a probe goes to: the candidates, and learned addresses still being challenged."""
+        self._forget(now)
+        return [p for p in self.paths if p.validated or p.sent < MAX_CHALLENGES]
 
     def best(self, now: float, window: float) -> Path:
         """The live path with the lowest round trip (configured order breaks ties); else the latest heard."""
@@ -123,27 +137,36 @@ class PathTable:
         path.sent += 1
         return encode_probe(PROBE, probe_id)
 
-    def probe_answered(self, path: Path, probe_id: int, now: float) -> bool:
-        """A reply to probe `probe_id` came back on `path`: sample its round trip."""
+    def probe_answered(self, path: Path, probe_id: int, now: float) -> bool | None:
+        """A reply to probe `probe_id` came back from `path`'s address: sample its round trip.
+        True if that validated the path just now, False if it answered an older probe, None if no
+        probe sent to that address had that id."""
         for entry in path.probes:
             if entry[0] == probe_id and entry[2] is None:
                 entry[2] = rtt = now - entry[1]
                 path.rtt = rtt if path.rtt is None else (1 - RTT_ALPHA) * path.rtt + RTT_ALPHA * rtt
+                if path.validated:
+                    return False
+                path.validated = True
+                # The same host on another port, learned before: the NAT rebound it.
+                self.paths = [p for p in self.paths
+                              if p is path or p.configured or p.addr[0] != path.addr[0]]
                 return True
-        return False
+        return None
 
     def _learn(self, addr: Addr, now: float) -> Path:
         path = Path(addr, False)
-        for i, old in enumerate(self.paths):
-            if not old.configured and old.addr[0] == addr[0]:
-                self.paths[i] = path               # the same host on a new port: a NAT rebound it
-                return path
         learned = [p for p in self.paths if not p.configured]
-        if len(learned) >= MAX_LEARNED:
-            self.paths.remove(min(learned, key=lambda p: p.last_heard or float("-inf")))
+        if len(learned) >= MAX_LEARNED:      # unvalidated ones go first, then the longest silent
+            self.paths.remove(min(learned, key=lambda p: (p.validated, p.last_heard or float("-inf"))))
         self.paths.append(path)
         return path
 
     def _forget(self, now: float) -> None:
-        self.paths = [p for p in self.paths
-                      if p.configured or (p.last_heard is not None and now - p.last_heard < FORGET_AFTER)]
+        def keep(p: Path) -> bool:
+            if p.configured:
+                return True
+            if not p.validated and p.sent >= MAX_CHALLENGES and now - p.last_probe >= MAX_CHALLENGES:
+                return False                 # challenged and never answered
+            return p.last_heard is not None and now - p.last_heard < FORGET_AFTER
+        self.paths = [p for p in self.paths if keep(p)]

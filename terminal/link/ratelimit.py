@@ -11,12 +11,19 @@ class TokenBucket:
         self.burst = burst
         self.max_keys = max_keys
         self._buckets: dict[object, tuple[float, float]] = {}
+        self._pruned = float("-inf")
+        self.prunes = 0
 
     def allow(self, key: object, now: float) -> bool:
         tokens, last = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
         if len(self._buckets) >= self.max_keys and key not in self._buckets:
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < self.burst / self.rate}
+            # Full: drop the buckets that have refilled, at most once per refill time, or a
+            # spray of new sources would cost a pass over every key on every packet.
+            if now - self._pruned >= self.burst / self.rate:
+                self._pruned = now
+                self.prunes += 1
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < self.burst / self.rate}
             if len(self._buckets) >= self.max_keys:
                 return False
         allowed = tokens >= 1.0

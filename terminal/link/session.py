@@ -75,7 +75,8 @@ def mac1_key(static_public: bytes) -> bytes:
 
 def retry_after(attempt: int, rng: random.Random) -> float:
     """How long handshake try number `attempt` (0 = the first) waits before the next one."""
-    base = min(REKEY_TIMEOUT, HANDSHAKE_RETRY_FIRST * HANDSHAKE_RETRY_GROWTH ** attempt)
+    growth = HANDSHAKE_RETRY_GROWTH ** min(attempt, 16)     # bounded: 1.5**1751 overflows a float
+    base = min(REKEY_TIMEOUT, HANDSHAKE_RETRY_FIRST * growth)
     return base * (1 + rng.uniform(-HANDSHAKE_RETRY_JITTER, HANDSHAKE_RETRY_JITTER))
 
 
@@ -115,8 +116,9 @@ class PendingHandshake:
     sent_at: float
     attempt: int                  # 0 for the first try of this handshake
     retry_at: float
-    dh_tries: int = 0             # responses we spent DH on for this initiation
-    cookie_retried: bool = False  # already re-sent once at once because a cookie arrived
+    dh_tries: int = 0             # responses we spent DH on for this initiation within this second
+    dh_window: float = 0.0        # when that second began
+    cookie_retried: bool = False  # this handshake already retried early once because a cookie came
 
 
 class LinkSession:
@@ -165,6 +167,8 @@ class LinkSession:
         self._sent_handshakes: deque[tuple[int, bytes]] = deque(maxlen=SENT_KEPT)   # (sender index, mac1)
         self._last_timestamp = last_timestamp
         self._last_initiation: bytes | None = None        # body of the newest one answered
+        self._last_response = b""                          # ... our response to it
+        self._answered_at: set[Addr] = set()               # ... and where that response went
         self._last_initiation_consumed = float("-inf")
         self._started: float | None = None
         self._now = 0.0
@@ -345,16 +349,19 @@ class LinkSession:
     def _probe_deadline(self) -> float | None:
         if self.current is None:
             return None
-        return min(p.last_probe for p in self.paths.candidates(self._now)) + self.probe_interval
+        return min((p.last_probe for p in self.paths.to_probe(self._now)), default=float("inf")) + self.probe_interval
 
     def _on_probe(self, now: float) -> None:
         keypair = self._sending_keypair(now)
         if keypair is None:
             return
-        for path in self.paths.candidates(now):
+        for path in self.paths.to_probe(now):
             if now >= path.last_probe + self.probe_interval:
-                self.stats["probes_sent"] += 1
-                self._seal(keypair, inner.encode(CHANNEL_PATH, self.paths.probe(path, now)), now, path.addr)
+                self._probe(keypair, path, now)
+
+    def _probe(self, keypair: Keypair, path: Path, now: float) -> None:
+        self.stats["probes_sent"] += 1
+        self._seal(keypair, inner.encode(CHANNEL_PATH, self.paths.probe(path, now)), now, path.addr)
 
     def _silence_deadline(self) -> float | None:
         since = self._silent_since()
@@ -369,6 +376,7 @@ class LinkSession:
     # ----- handshake -----------------------------------------------------------
 
     def _begin_handshake(self, now: float) -> None:
+        self.pending = None             # a new handshake: the cookie retry and the backoff start over
         self._initiate(now, 0)
 
     def _initiate(self, now: float, attempt: int) -> None:
@@ -378,7 +386,7 @@ class LinkSession:
         )
         index = self._new_index()
         noise = state.write_initiation(tai64n.encode(now + self.wall_offset))
-        cookie_retried = self.pending.cookie_retried if self.pending is not None and attempt else False
+        cookie_retried = self.pending.cookie_retried if self.pending is not None else False
         self.pending = PendingHandshake(index, state, now, attempt, now + retry_after(attempt, self._rng),
                                         cookie_retried=cookie_retried)
         self.stats["initiations_sent"] += 1
@@ -398,6 +406,9 @@ class LinkSession:
             return
         if self._last_initiation is not None and hmac.compare_digest(message.body(), self._last_initiation):
             self.stats["duplicates"] += 1          # another copy (or path) of the one just answered
+            if addr not in self._answered_at and self.paths.find(addr) is not None and self.paths.find(addr).validated:
+                self._answered_at.add(addr)        # its first copy via this path: the response goes here too,
+                self._out.append((self._last_response, addr))   # in case the first path's way back is broken
             return
         if self._cookies.under_load(now) and not self._cookies.mac2_ok(packet, addr, now):
             reply = self._cookies.reply(message.sender, message.mac1, addr, now,
@@ -439,6 +450,7 @@ class LinkSession:
         local_index = self._new_index()
         packet = self._stamp(Response(local_index, message.sender, state.write_response(b"")).body(), local_index, now)
         self._out.extend([(packet, addr)] * HANDSHAKE_COPIES)
+        self._last_response, self._answered_at = packet, {addr}
         keys = state.result()
         self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False)
         self.stats["handshakes_responded"] += 1
@@ -456,8 +468,10 @@ class LinkSession:
             else:
                 self._drop("unknown_index", addr, "response to no initiation of ours", now)
             return
-        if pending.dh_tries >= RESPONSE_DH_TRIES:
-            self._drop("rate_limited", addr, "too many responses to one initiation", now)
+        if now - pending.dh_window >= 1.0:
+            pending.dh_tries, pending.dh_window = 0, now
+        if pending.dh_tries >= RESPONSE_DH_TRIES:   # a second's budget, so forgeries cannot use up the try
+            self._drop("rate_limited", addr, "too many responses to one initiation this second", now)
             return
         pending.dh_tries += 1
         try:
@@ -485,11 +499,14 @@ class LinkSession:
         if not self._jar.consume(reply, sent, now):
             self._drop("unauthenticated", addr, "cookie reply failed to authenticate", now)
             return
+        self._sent_handshakes.remove(next(e for e in self._sent_handshakes if e[0] == reply.receiver))  # no replay
         self.stats["cookies_received"] += 1
         pending = self.pending
         if pending is not None and pending.local_index == reply.receiver and not pending.cookie_retried:
-            pending.cookie_retried = True        # once per handshake, or a forged flood would drive our DH
-            self._initiate(now, pending.attempt)
+            # Once per handshake (a forged reply needs only what travels in clear), and as an earlier
+            # retry: the pending state stays, in case another copy's response is on its way.
+            pending.cookie_retried = True
+            pending.retry_at = now
 
     # ----- transport -------------------------------------------------------------
 
@@ -539,8 +556,13 @@ class LinkSession:
             keypair = self._sending_keypair(now)
             if keypair is not None:               # answered where it came from: that path's round trip
                 self._seal(keypair, inner.encode(CHANNEL_PATH, encode_probe(PROBE_REPLY, probe_id)), now, path.addr)
-        elif not self.paths.probe_answered(path, probe_id, now):
-            self.stats["probe_replies_late"] += 1
+        else:
+            answered = self.paths.probe_answered(path, probe_id, now)
+            if answered is None:
+                self.stats["probe_replies_unmatched"] += 1
+            elif answered:                           # a learned address proved it is the peer's
+                self.stats["paths_validated"] += 1
+                self._events.append(PathUp(path.addr, now))
 
     def _seal(self, keypair: Keypair, plaintext: bytes, now: float, via: Addr | None = None,
               copies: int = 1) -> None:
@@ -584,8 +606,12 @@ class LinkSession:
             self._seal(keypair, inner.encode(channel, payload), now, via)
 
     def _authenticated(self, addr: Addr, now: float) -> Path:
+        known = self.paths.find(addr) is not None
         path, came_up = self.paths.heard(addr, now, self.live_window)
         self._last_received = now
+        keypair = self._sending_keypair(now)
+        if not known and not path.validated and keypair is not None:
+            self._probe(keypair, path, now)          # challenge a new address at once (NAT rebinding)
         if self.reachable is not True:
             self.reachable = True
             self._events.append(PeerReachable(now))

@@ -10,6 +10,7 @@ from terminal.link.constants import CHANNEL_TEXT, CHANNEL_VOICE, MSG_COOKIE_REPL
 from terminal.link.events import DataReceived, PathUp, PeerReachable
 from terminal.link.messages import Initiation
 from terminal.link.noise import public_bytes
+from terminal.link.messages import Initiation  # noqa: F811
 from terminal.link.session import LinkSession, mac, mac1_key
 from terminal.text.channel import TextChannel
 from terminal.text.effects import Stored
@@ -50,7 +51,9 @@ def test_under_load_an_initiation_without_mac2_gets_a_cookie_and_the_retry_with_
     assert b.stats["dropped_unknown_key"] == dh_before         # no DH was spent on it
     a.receive_datagram(reply, B_ADDR, 0.02)
     assert a.stats["cookies_received"] == 1
-    retry, _ = a.datagrams_to_send(0.02)[0]                    # sent at once, not after a timeout
+    assert a.get_timer() <= 0.02                               # the retry is due at once, not after ~1 s
+    a.handle_timer(0.02)
+    retry, _ = a.datagrams_to_send(0.02)[0]
     assert Initiation.parse(retry).mac2 != bytes(16)
     b.receive_datagram(retry, A_ADDR, 0.03)
     response, _ = b.datagrams_to_send(0.03)[0]
@@ -68,6 +71,7 @@ def test_mac2_for_one_source_address_is_refused_from_another(keys):
     b.receive_datagram(initiation, A_ADDR, 0.01)
     reply, _ = b.datagrams_to_send(0.01)[0]
     a.receive_datagram(reply, B_ADDR, 0.02)
+    a.handle_timer(0.02)
     retry, _ = a.datagrams_to_send(0.02)[0]
     b.receive_datagram(retry, ("192.0.2.99", 4870), 0.03)      # the cookie is bound to A_ADDR
     out = b.datagrams_to_send(0.03)
@@ -365,3 +369,107 @@ def test_the_link_comes_up_within_3_s_at_30_percent_loss_at_p95_over_200_seeds()
     times = sorted(time_to_up(seed) for seed in range(200))
     p95 = times[int(0.95 * len(times)) - 1]
     assert p95 <= 3.0, f"p95 {p95:.2f} s; median {times[100]:.2f} s"
+
+
+# ----- from the review: what an attacker who sees our packets could do -----------------------
+
+def test_forged_cookie_replies_drive_at_most_one_early_retry_per_handshake(keys):
+    """A cookie reply needs only B's public key and the mac1 our initiation carries in clear."""
+    from terminal.link.cookie import CookieChecker
+    a, b, net = make_pair(*keys)
+    forger = CookieChecker(public_bytes(keys[1]))
+    a.start(0.0)
+    t = 0.0
+    for _ in range(50):
+        for initiation, _ in a.datagrams_to_send(t)[:1]:
+            body = Initiation.parse(initiation)
+            reply = forger.reply(body.sender, body.mac1, A_ADDR, t, known_path=True)
+            a.receive_datagram(reply, B_ADDR, t)
+        t += 0.01
+        if a.get_timer() <= t:
+            a.handle_timer(t)
+    # The first initiation, one early retry for the first cookie, and nothing more in 0.5 s.
+    assert a.stats["initiations_sent"] == 2 and a.stats["cookies_received"] >= 1
+
+
+def test_the_retry_backoff_survives_a_peer_unreachable_for_days(keys):
+    a, b, net = make_pair(*keys)
+    net.cut.add(B_ADDR)
+    a.start(0.0)
+    a.pending.attempt = 5000                               # ~7 h of 5 s retries
+    due = a.get_timer()
+    a.handle_timer(due)
+    assert a.pending.attempt == 5001 and a.get_timer() > due
+    assert 4.0 <= a.get_timer() - due <= 6.0
+
+
+def test_eight_forged_responses_do_not_spoil_the_genuine_one(pair):
+    from terminal.link.messages import Response
+    a, b, net = pair
+    a.start(0.0)
+    initiation, _ = a.datagrams_to_send(0.0)[0]
+    sender = Initiation.parse(initiation).sender
+    for i in range(20):
+        forged = Response(1000 + i, sender, bytes(48)).body()
+        a.receive_datagram(forged + mac(mac1_key(a.static_public), forged) + bytes(16), ("203.0.113.66", 9), 0.0)
+    b.receive_datagram(initiation, A_ADDR, 1.5)             # the genuine response, a second later
+    response, _ = b.datagrams_to_send(1.5)[0]
+    a.receive_datagram(response, B_ADDR, 1.5)
+    assert a.current is not None
+
+
+def test_a_forged_source_on_a_copied_packet_gets_no_traffic_but_challenges(keys):
+    """An attacker who copies a genuine packet and forges its source: the unit challenges that
+    address with a few probes and sends it nothing else, however much voice flows."""
+    a, b, net = make_pair(*keys)
+    a.start(0.0)
+    b.start(0.0)
+    net.advance(0.5)
+    victim = ("203.0.113.200", 9999)
+    a.send(CHANNEL_VOICE, b"frame", 1.0)
+    (packet, _), = a.datagrams_to_send(1.0)
+    b.receive_datagram(packet, victim, 1.0)                # the copy arrives first, from the forged source
+    t = 1.0
+    for n in range(200):
+        t += 0.02
+        b.send(CHANNEL_VOICE, b"v%d" % n, t)
+        net.advance(t)
+    net.advance(20.0)
+    to_victim = [data for when, src, dst, data in net.log if dst == victim]
+    assert 1 <= len(to_victim) <= 3                        # probes only: at most MAX_CHALLENGES
+    assert victim not in [p.addr for p in b.paths.paths]   # forgotten once it never answered
+
+
+def test_a_copy_of_the_initiation_via_another_known_path_is_answered_there_once(keys):
+    """The first copy came on a path whose way back is broken: the one via the other path
+    gets the same response (once), so our own initiations still complete."""
+    a, b, net = make_pair(*keys, a_endpoints=[B_ADDR, B2], b_endpoints=[A_ADDR, A2])
+    a.start(0.0)
+    initiation, _ = a.datagrams_to_send(0.0)[0]
+    b.receive_datagram(initiation, A_ADDR, 0.0)
+    first = b.datagrams_to_send(0.0)
+    b.receive_datagram(initiation, A2, 0.0)
+    b.receive_datagram(initiation, A2, 0.0)
+    again = b.datagrams_to_send(0.0)
+    assert [dst for _, dst in again] == [A2] and again[0][0] == first[0][0]
+    b.receive_datagram(initiation, ("203.0.113.9", 1), 0.0)       # not one of A's paths: nothing
+    assert b.datagrams_to_send(0.0) == []
+
+
+def test_a_spray_from_many_sources_does_not_use_up_the_peers_own_cookie_budget(keys):
+    from terminal.link.cookie import CookieChecker
+    checker = CookieChecker(public_bytes(keys[1]))
+    sprayed = sum(checker.reply(1, bytes(16), (f"10.0.{i // 250}.{i % 250}", 7), 0.0, known_path=False) is not None
+                  for i in range(5000))
+    assert sprayed == 2000                                   # the cap on everyone else
+    assert checker.reply(1, bytes(16), A_ADDR, 0.0, known_path=True) is not None
+
+
+def test_a_full_rate_limiter_does_not_scan_every_key_on_every_packet():
+    from terminal.link.ratelimit import TokenBucket
+    bucket = TokenBucket(5, 5, max_keys=4096)
+    for i in range(4096):
+        bucket.allow(i, 0.0)
+    refused = sum(not bucket.allow(10_000 + i, 0.1) for i in range(20000))   # a spray of new sources
+    assert bucket.prunes == 1 and refused == 20000        # one pass over the table, not one per packet
+    assert bucket.allow(99_999, 1.2) and bucket.prunes == 2   # after a refill time, room again
