@@ -3,8 +3,8 @@
 Here: motion (the PIR input going active) within `window` seconds means staffed. The
 unit tells its peer on the presence channel whenever that changes and every
 REPORT_EVERY seconds besides (so a far view is never older than that while the link
-is up), and a change again after 1, 2 and 4 s (a report is one datagram: at 30 % loss all
-four are lost one time in 120). There: the peer's last report, with how old it is.
+is up), and a change again after 0.3, 0.7, 1.5, 3 and 5 s (a report is one datagram: at
+30 % loss all six are lost one time in 1400). There: the peer's last report, with its age.
 
     report  version 1 | flags u8 (1 staffed, 2 has sensor) | motion age ms u32 (max = never) | window s u32
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from terminal.link.messages import MalformedPacket
 
 REPORT_EVERY = 60.0
-REPEAT_CHANGE = (1.0, 2.0, 4.0)      # a change is said again after these many seconds: reports are datagrams
+REPEAT_CHANGE = (0.3, 0.7, 1.5, 3.0, 5.0)   # a change is said again after these many seconds: reports are datagrams
 VERSION = 1
 NEVER = 0xFFFFFFFF
 STAFFED, HAS_SENSOR = 1, 2
