@@ -13,6 +13,8 @@ from typing import Callable
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PrivateKey
+from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
@@ -87,12 +89,57 @@ def ed25519(v: Vector) -> list[str]:
     return problems
 
 
+def mlkem768(v: Vector) -> list[str]:
+    """FIPS 203: the key pair from the seed d|z, decapsulation of the KAT's ciphertext, and the
+    implicit rejection of its bad one (which must give the KAT's other secret, not an error)."""
+    key = MLKEM768PrivateKey.from_seed_bytes(_h(v, "d") + _h(v, "z"))
+    problems = []
+    if key.public_key().public_bytes_raw() != _h(v, "pk"):
+        problems.append("encapsulation key derived from the seed differs from the FIPS 203 answer")
+    if key.decapsulate(_h(v, "ct")) != _h(v, "ss"):
+        problems.append("decapsulated secret differs from the FIPS 203 answer")
+    if key.decapsulate(_h(v, "ct_n")) != _h(v, "ss_n"):
+        problems.append("implicit rejection of a bad ciphertext differs from the FIPS 203 answer")
+    shared, ciphertext = key.public_key().encapsulate()           # pairwise consistency, FIPS 140-3
+    if key.decapsulate(ciphertext) != shared:
+        problems.append("a fresh encapsulation did not decapsulate to its own secret")
+    return problems
+
+
+def mldsa65(v: Vector) -> list[str]:
+    """FIPS 204: the key pair from the seed xi, the KAT's signature verifying (the deterministic
+    one the KAT holds; ours are hedged), a tampered one not, and our own signature verifying."""
+    key = MLDSA65PrivateKey.from_seed_bytes(_h(v, "xi"))
+    public = key.public_key()
+    message, context = _h(v, "msg"), _h(v, "ctx")
+    signature = _h(v, "sm")[:-len(message)]                      # sm = signature | message
+    problems = []
+    if public.public_bytes_raw() != _h(v, "pk"):
+        problems.append("public key derived from the seed differs from the FIPS 204 answer")
+    try:
+        public.verify(signature, message, context)
+    except InvalidSignature:
+        problems.append("the FIPS 204 signature did not verify")
+    try:
+        public.verify(bytes([signature[0] ^ 1]) + signature[1:], message, context)
+        problems.append("a tampered signature verified")
+    except InvalidSignature:
+        pass
+    try:
+        public.verify(key.sign(message, context), message, context)   # pairwise consistency
+    except InvalidSignature:
+        problems.append("a fresh signature did not verify")
+    return problems
+
+
 KATS: dict[str, tuple[Callable[[Vector], list[str]], str]] = {
     "x25519": (x25519, "X25519"),
     "chacha20poly1305": (chacha20_poly1305, "ChaCha20-Poly1305"),
     "blake2s": (blake2s, "BLAKE2s"),
     "sha256": (sha256, "SHA-256"),
     "ed25519": (ed25519, "Ed25519"),
+    "mlkem768": (mlkem768, "ML-KEM-768"),
+    "mldsa65": (mldsa65, "ML-DSA-65"),
 }
 
 

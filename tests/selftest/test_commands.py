@@ -31,7 +31,7 @@ def test_post_only_json_passes(configs, capsys):
     args = parse(["selftest", "--config", str(a.config_path), "--post-only", "--json"])
     assert args.func(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["kind"] == "post" and out["passed"] and len(out["checks"]) == 9
+    assert out["kind"] == "post" and out["passed"] and len(out["checks"]) == 11
 
 
 def test_broken_config_still_reports_the_power_on_checks(configs, capsys):

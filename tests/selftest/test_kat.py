@@ -23,6 +23,9 @@ def package_record(vector: vectors.Vector) -> dict[str, str]:
     for line in lines + [""]:
         if " = " in line and not line.startswith("#"):
             k, v = line.split(" = ", 1)
+            if k.strip() == "count" and current:    # the FIPS 203/204 KATs run records together
+                records.append(current)
+                current = {}
             current[k.strip()] = v.strip()
         elif not line.strip() and current:
             records.append(current)
@@ -40,7 +43,8 @@ def test_embedded_vector_is_the_published_one(primitive):
 
 
 def test_every_primitive_has_a_vector_and_a_test():
-    assert set(KATS) == set(vectors.ALL) == {"x25519", "chacha20poly1305", "blake2s", "sha256", "ed25519"}
+    assert set(KATS) == set(vectors.ALL) == {"x25519", "chacha20poly1305", "blake2s", "sha256", "ed25519",
+                                             "mlkem768", "mldsa65"}
 
 
 @pytest.mark.parametrize("primitive", sorted(vectors.ALL))
@@ -55,7 +59,7 @@ def _flip_last_hex_digit(text: str) -> str:
 
 
 WRONG_ANSWER = {"x25519": "OUTPUT_U", "chacha20poly1305": "Ciphertext", "blake2s": "MD", "sha256": "MD",
-                "ed25519": "signature"}
+                "ed25519": "signature", "mlkem768": "ss", "mldsa65": "pk"}
 
 
 @pytest.mark.parametrize("primitive", sorted(vectors.ALL))
@@ -73,3 +77,14 @@ def test_a_vector_the_primitive_refuses_is_a_failure_not_a_crash():
     short_key = replace(vectors.X25519, values={**vectors.X25519.values, "INPUT_U": "00"})
     result = known_answer_test("x25519", short_key)
     assert not result.passed and "refused the vector" in result.detail
+
+
+def test_a_wrong_rejection_secret_and_a_wrong_signature_are_each_caught():
+    for primitive, field, words in (("mlkem768", "ss_n", "implicit rejection"),
+                                    ("mldsa65", "sm", "FIPS 204 signature did not verify")):
+        vector = vectors.ALL[primitive]
+        value = vector.values[field]
+        middle = len(value) // 4                              # inside the signature, not the message
+        flipped = value[:middle] + ("0" if value[middle] != "0" else "1") + value[middle + 1:]
+        result = known_answer_test(primitive, replace(vector, values={**vector.values, field: flipped}))
+        assert not result.passed and words in result.detail, result.detail

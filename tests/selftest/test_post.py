@@ -11,7 +11,8 @@ from terminal.selftest.vectors import ED25519
 from terminal.sim.provision import provision_pair
 from tests.journal.helpers import unlock
 
-POST_CHECKS = ["kat_x25519", "kat_chacha20poly1305", "kat_blake2s", "kat_sha256", "kat_ed25519", "opus_codec",
+POST_CHECKS = ["kat_x25519", "kat_chacha20poly1305", "kat_blake2s", "kat_sha256", "kat_ed25519", "kat_mlkem768",
+               "kat_mldsa65", "opus_codec",
                "config", "keystore", "journal_chain"]
 
 
@@ -130,7 +131,7 @@ def test_technician_sees_the_power_on_checks_over_usb_provisioning(unit):
     assert [r.status for r in responses] == [Status.PROGRESS] * (len(POST_CHECKS) + 1) + [Status.OK]
     by_check = {r.result["check"]: r.result for r in responses[:-1]}
     assert not by_check["keystore"]["ok"] and "static key" in by_check["keystore"]["detail"]
-    assert responses[-1].result == {"passed": 7, "failed": 3, "ok": False}     # + the daemon not on line
+    assert responses[-1].result == {"passed": 9, "failed": 3, "ok": False}     # + the daemon not on line
 
 
 async def test_the_technicians_self_test_runs_the_daemons_checks_too(tmp_path):
