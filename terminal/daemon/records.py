@@ -52,6 +52,7 @@ class RecordsLink(TextLink):
         self._witness_sent: str | None = None       # id of the checkpoint message on its way
         self._witness_next = None                   # the newest checkpoint waiting for it
         self.witnessed = 0                          # checkpoints the peer has taken
+        self.on_witnessed: list = []                # called after each (the sim waits on it)
         self.held = False                           # during a call: keep the newest, send it after
         self.listeners.append(self._on_event)
 
@@ -95,6 +96,8 @@ class RecordsLink(TextLink):
         if isinstance(event, ev.MessageDelivered) and event.id == self._witness_sent:
             self.witnessed += 1
             self._witness_sent = None
+            for callback in self.on_witnessed:
+                callback()
             if not self.held:
                 self._send_witness()
             return

@@ -196,6 +196,8 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
         with stage("missed_call", "B's ring goes unanswered and A leaves a voice message"):
             b_empty = await _far_desk_empty(a)
             missed = await unanswered_call(a, b)
+        with stage("witness", "each unit's journal witnessed by its peer within 20 s"):
+            await _witnessed(a, b)
         missed["far_desk_staffed"] = a.presence.core.far_view(a.now())["staffed"]
         missed["far_desk_last_motion_s"] = a.presence.core.far_view(a.now())["last_motion_ago"]
         missed["far_desk_empty_before_ring"] = b_empty
@@ -263,6 +265,19 @@ async def _far_desk_empty(a: Unit, timeout: float = 10.0) -> bool:
         return True
     await asyncio.wait_for(_changed(a, "far", False).wait(), timeout)
     return True
+
+
+async def _witnessed(a: Unit, b: Unit, timeout: float = 20.0) -> None:
+    """Each unit's peer has taken at least one of its checkpoints (over a lossy network the
+    records channel may still be retrying when the calls are over)."""
+    waits = []
+    for unit in (a, b):
+        done = asyncio.Event()
+        unit.records.on_witnessed.append(done.set)
+        if unit.records.witnessed:
+            done.set()
+        waits.append(done.wait())
+    await asyncio.wait_for(asyncio.gather(*waits), timeout)
 
 
 async def scrape_to(unit: Unit, path: Path) -> Path:
