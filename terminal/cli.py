@@ -80,9 +80,11 @@ def sim_failures(summary: dict) -> list[str]:
         (missed["far_desk_staffed"] is False, "missed_call: A still shows B's empty desk as staffed"),
         (not judged or message_heard >= VOICE_MESSAGE_HEARD,
          f"missed_call: voice message match {message_heard:.2f} (at least {VOICE_MESSAGE_HEARD} expected)"),
-        *([(f["frames_lost"] == 0 and f["gap_ms"] is not None and f["gap_ms"] <= f["frame_ms"],
+        # The gap is real time, so a busy machine's scheduling shows in it; a path switch that
+        # waited for a timeout would show seconds (bench_failover measures it on a quiet one).
+        *([(f["frames_lost"] == 0 and f["gap_ms"] is not None and f["gap_ms"] <= FAILOVER_GAP_MS,
             f"failover: {f['frames_lost']} frames lost, gap {f['gap_ms']} ms when a path was cut "
-            f"(no loss, at most one frame's gap expected)")] if (f := summary.get("failover")) else []),
+            f"(no loss and a gap under {FAILOVER_GAP_MS} ms expected)")] if (f := summary.get("failover")) else []),
         (journal["verified"], "journal: " + ", ".join(
             f"{name} {u['verdict']}, witness {u['witness_check']}" for name, u in journal["units"].items())),
     ]
@@ -95,6 +97,7 @@ SPEECH_HEARD = 0.5
 # A voice message is shorter and its start depends on when the ring gave up: measured 0.48-0.93
 # (0.48 once under 10 % loss in CI on 2026-12-01); tones or silence still score near 0.
 VOICE_MESSAGE_HEARD = 0.4
+FAILOVER_GAP_MS = 100
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -142,7 +142,8 @@ def test_sim_two_paths_with_one_cut_mid_call_loses_no_frame(tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     failover = summary["failover"]
-    assert failover["frames_lost"] == 0 and failover["gap_ms"] <= failover["frame_ms"]
+    # Nothing lost; the gap (real time, so CI load shows in it) far below a timeout-driven switch.
+    assert failover["frames_lost"] == 0 and failover["gap_ms"] < 100
     assert failover["duplicates"] > 100                     # every frame went both ways until the cut
     relays = summary["network"]["relays"]
     assert relays[0]["relay"]["cut_dropped"] > 0 and relays[1]["relay"]["cut_dropped"] == 0
