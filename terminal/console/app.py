@@ -81,6 +81,7 @@ class ConsoleApp(App):
         self._alerted: dict[str, float] = {}       # urgent message id -> when the bell last rang for it
         self._loading = False
         self.refreshed = asyncio.Event()           # set after each refresh: tests and scripts wait on it
+        self.older_loaded = asyncio.Event()        # set after each older page is added
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -153,6 +154,7 @@ class ConsoleApp(App):
                     table.add_row(*message_row(message, self.utc), key=message["id"])
         finally:
             self._loading = False
+            self.older_loaded.set()
 
     def _connection(self, problem: str | None) -> None:
         line = self.query_one("#connection", Static)

@@ -329,6 +329,7 @@ class Unit:
         """What `hotline status` shows of a unit on line (the daemon adds state, reason, version)."""
         link = self.link_status()
         writer = self.journal
+        unread = self.text.service.store.unread_counts() if self.text is not None else {}   # one query for both
         return {
             "unit": self.name,
             "peer": {"id": link["peer"], "reachable": link["reachable"], "last_heard": link["last_heard"],
@@ -340,13 +341,12 @@ class Unit:
             "missed_calls": list(reversed(self.missed_calls)),
             "voice_messages_waiting": len(self.call.voice_messages) if self.call is not None else 0,
             "urgent_unread": self.text.service.store.unread_urgent() if self.text is not None else [],
-            "unread_by_precedence": {p: {"count": n, "oldest_received_at": at} for p, (n, at) in
-                                     self.text.service.store.unread_counts().items()} if self.text is not None else {},
+            "unread_by_precedence": {p: {"count": n, "oldest_received_at": at} for p, (n, at) in unread.items()},
             "metrics": "http://%s:%d/metrics" % self.metrics.address if self.metrics is not None else None,
             "link": {"paths": link["paths"], "drops": link["drops"], "duplicates": link["duplicates"],
                      "cookie_replies_sent": link["cookie_replies_sent"]},
             "call": self.call_status()["state"],
-            "unread_messages": len(self.text.service.store.unread()) if self.text is not None else 0,
+            "unread_messages": sum(n for n, _ in unread.values()),
             "missed_call_shown": self.call.machine.missed.shown if self.call is not None else False,
             "last_selftest": self.last_selftest,
             "journal": {**self.journal_verdict, "fault": self.journal_fault,

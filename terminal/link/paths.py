@@ -169,4 +169,5 @@ class PathTable:
             if not p.validated and p.sent >= MAX_CHALLENGES and now - p.last_probe >= MAX_CHALLENGES:
                 return False                 # challenged and never answered
             return p.last_heard is not None and now - p.last_heard < FORGET_AFTER
-        self.paths = [p for p in self.paths if keep(p)]
+        if not all(keep(p) for p in self.paths):     # get_timer asks after every datagram: rebuild rarely
+            self.paths = [p for p in self.paths if keep(p)]

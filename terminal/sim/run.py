@@ -85,6 +85,17 @@ def file_handsets(unit_dir: Path, mouths: list[Path | None]):
     return factory
 
 
+def talking_units(out_dir: Path, sims, lead_in: float) -> tuple[Unit, Unit]:
+    """The pair's Units with relay-wired mock pins and file handsets: each speaks its sample
+    after `lead_in` seconds of an off-hook period (for benchmarks and tests that need a call)."""
+    units = []
+    for sim in sims:
+        mouth = padded_speech(SAMPLES / f"speech_{sim.name.lower()}.wav", out_dir / sim.name / "mouth.wav", lead_in)
+        units.append(load_unit(sim.config_path, pin_factory=relay_wired_pins(),
+                               handset_factory=file_handsets(out_dir / sim.name, [mouth])))
+    return units[0], units[1]
+
+
 def _hostile_datagrams(target: Unit) -> list[bytes]:
     """What an attacker on the path might send: garbage, a stranger's initiation, forged transport."""
     stranger = LinkSession(

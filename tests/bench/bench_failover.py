@@ -24,10 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from terminal.netsim.impairment import Impairment
 from terminal.netsim.relay import UdpImpairmentRelay
-from terminal.sim.call import place_call
+from terminal.sim.call import bring_up, place_call
 from terminal.sim.provision import provision_pair
-from terminal.sim.run import SIM_TIMERS, failover_summary, file_handsets, load_unit, relay_wired_pins, time_voice
-from terminal.sim.speech import SAMPLES, padded_speech
+from terminal.sim.run import SIM_TIMERS, failover_summary, talking_units, time_voice
 
 
 async def one_call(out: Path, paths: int, delay_ms: float, talk: float, cut_at: float | None) -> dict:
@@ -35,16 +34,9 @@ async def one_call(out: Path, paths: int, delay_ms: float, talk: float, cut_at: 
     relays = [await UdpImpairmentRelay.open(impairment, impairment, seed=n) for n in range(paths)]
     a_sim, b_sim = provision_pair(out, endpoints={"A": [r.a_address for r in relays],
                                                   "B": [r.b_address for r in relays]}, extra=SIM_TIMERS)
-    mouths = {s.name: [padded_speech(SAMPLES / f"speech_{s.name.lower()}.wav", out / s.name / "mouth.wav", 0.3)]
-              for s in (a_sim, b_sim)}
-    a, b = (load_unit(s.config_path, pin_factory=relay_wired_pins(),
-                      handset_factory=file_handsets(out / s.name, mouths[s.name])) for s in (a_sim, b_sim))
-    up = asyncio.Event()
-    a.listeners.append(lambda e: type(e).__name__ == "PeerReachable" and up.set())
+    a, b = talking_units(out, (a_sim, b_sim), lead_in=0.3)
     try:
-        await b.start(b_sim.sock, control=False)
-        await a.start(a_sim.sock, control=False)
-        await asyncio.wait_for(up.wait(), 10)
+        await bring_up(a, b, (a_sim.sock, b_sim.sock))
         await asyncio.sleep(2.5)        # both paths probed and live before the call (a paced wait: the probes run at 1 s)
         arrivals = {u.name: time_voice(u) for u in (a, b)}
         cut: dict = {"duplicates": a.session.stats["duplicates"] + b.session.stats["duplicates"]}
@@ -79,7 +71,8 @@ def main() -> None:
         base = asyncio.run(one_call(Path(tmp) / "one", 1, args.delay, args.talk, None))
         two = asyncio.run(one_call(Path(tmp) / "two", 2, args.delay, args.talk, args.cut_at))
     print(f"settings: Opus {base['bitrate'] // 1000} kbit/s, {base['frame_ms']} ms frames, file handsets "
-          f"(speech samples), {args.delay:g} ms one-way per relay, no loss, {args.talk:g} s of talk per call; "
+          f"(speech samples in; each earpiece plays out to a WAV), {args.delay:g} ms one-way per relay, no loss, "
+          f"{args.talk:g} s of talk per call; "
           f"two-path call: first relay cut {args.cut_at:g} s into the talk")
     print(f"measured: audio gap at the cut {two['gap_ms']} ms beyond one frame (target 0, at most "
           f"{two['frame_ms']}); frames never delivered around the cut: {two['frames_lost']} "
@@ -87,7 +80,8 @@ def main() -> None:
     print(f"measured: copies dropped by the links as duplicates during the two-path call: {two['duplicates']}")
     per_frame = {name: r["bytes"] / max(1, r["frames_sent"]) for name, r in (("one", base), ("two", two))}
     print(f"measured: bytes on the wire per voice frame sent (both ways, all relays, incl. probes and "
-          f"control): one path {per_frame['one']:.0f} B, two paths {per_frame['two']:.0f} B "
+          f"control): one path {per_frame['one']:.0f} B ({per_frame['one'] * 8 * 1000 / base['frame_ms'] / 1000:.1f} "
+          f"kbit/s on the wire), two paths {per_frame['two']:.0f} B "
           f"({per_frame['two'] / per_frame['one']:.2f}x; the cut path carried nothing after "
           f"{args.cut_at:g} of {args.talk:g} s, so inferred for two paths throughout: about 2x)")
 

@@ -7,10 +7,9 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from terminal.call import actions as act
-from terminal.sim.call import CallWatcher, lift, place_call, replace
+from terminal.sim.call import CallWatcher, bring_up, lift, place_call, replace
 from terminal.sim.provision import provision_pair
-from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit, relay_wired_pins
-from terminal.sim.speech import SAMPLES, padded_speech
+from terminal.sim.run import SIM_TIMERS, talking_units
 
 
 def samples(text: str) -> dict:
@@ -33,16 +32,9 @@ async def scrape(unit) -> dict:
 async def test_a_scrape_counts_rings_answers_and_misses_and_sees_a_ring_going_unanswered(tmp_path):
     extra = {**SIM_TIMERS, "metrics": {"listen": "127.0.0.1:0"}}
     a_sim, b_sim = provision_pair(tmp_path, extra=extra)
-    mouth = {s.name: [padded_speech(SAMPLES / f"speech_{s.name.lower()}.wav", tmp_path / s.name / "m.wav", 0.2)]
-             for s in (a_sim, b_sim)}
-    a, b = (load_unit(s.config_path, pin_factory=relay_wired_pins(),
-                      handset_factory=file_handsets(tmp_path / s.name, mouth[s.name])) for s in (a_sim, b_sim))
-    up = asyncio.Event()
-    a.listeners.append(lambda e: type(e).__name__ == "PeerReachable" and up.set())
+    a, b = talking_units(tmp_path, (a_sim, b_sim), lead_in=0.2)
     try:
-        await b.start(b_sim.sock, control=False)
-        await a.start(a_sim.sock, control=False)
-        await asyncio.wait_for(up.wait(), 10)
+        await bring_up(a, b, (a_sim.sock, b_sim.sock))
         first = await scrape(b)
         assert first[("hotline_peer_reachable", ())] == 1.0 and first[("unit", ())] == "B"
         assert first[("hotline_rings_total", (("direction", "incoming"),))] == 0

@@ -16,9 +16,9 @@ from terminal.text.handlers import text_handlers
 from terminal.text.service import TextService
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    """A control server with the text methods, on its own loop in a thread (the CLI runs its own)."""
+def serve(tmp_path):
+    """A control server with the text methods over tmp_path/m.db, on its own loop in a thread
+    (the CLI runs its own); yields (socket path, service)."""
     service = TextService(tmp_path / "m.db")
     service.start(0.0)
     loop = asyncio.new_event_loop()
@@ -34,6 +34,11 @@ def daemon(tmp_path):
     loop.run_until_complete(server.close())
     loop.close()
     service.close()
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    yield from serve(tmp_path)
 
 
 def hotline(*argv):
@@ -123,21 +128,7 @@ def bulk_store(path, n):
 @pytest.fixture
 def busy_daemon(tmp_path):
     bulk_store(tmp_path / "m.db", 100_000)
-    service = TextService(tmp_path / "m.db")
-    service.start(0.0)
-    loop = asyncio.new_event_loop()
-    server = ControlServer(tmp_path / "c.sock")
-    for method, handler in text_handlers(service, clock=lambda: 10.0).items():
-        server.register(method, handler)
-    loop.run_until_complete(server.start())
-    thread = threading.Thread(target=loop.run_forever)
-    thread.start()
-    yield server.path, service
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join()
-    loop.run_until_complete(server.close())
-    loop.close()
-    service.close()
+    yield from serve(tmp_path)
 
 
 def test_msg_list_pages_through_100000_messages_newest_first(busy_daemon):
