@@ -163,3 +163,15 @@ def test_sim_refuses_a_cut_without_a_second_path(tmp_path):
     proc = run_sim(tmp_path, "--cut-path-at", "3")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         "hotline: --cut-path-at needs --paths 2 or more and a time within the 7 s call"]
+
+
+def test_sim_on_a_unit_without_the_technicians_tool_says_the_report_was_not_written(tmp_path, monkeypatch):
+    """A unit has hotline-unit only: no matplotlib, so no auditor's report (scripts/arm64 runs
+    `hotline sim` on such a unit; here the import is blocked as it fails there)."""
+    from terminal.sim.run import auditors_report
+
+    monkeypatch.setitem(sys.modules, "host.report", None)
+    html = tmp_path / "report.html"
+    said = auditors_report([], html, [])
+    assert said.startswith("not written: the auditor's report is hotline-host's")
+    assert not html.exists()

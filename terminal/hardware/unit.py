@@ -12,16 +12,23 @@ from typing import Callable
 from gpiozero import LED, Button, DigitalInputDevice, DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory
 
+from terminal.errors import HotlineError
 from terminal.hardware.hook import HookSwitch
-from terminal.hardware.profile import BoardProfile
+from terminal.hardware.mockboard import mock_board
+from terminal.hardware.profile import BoardProfile, load_profile
 from terminal.hardware.ringer import Ringer
 
 
 def configured_pin_factory(hardware_config, given=None):
     """The pin factory a unit's `[hardware]` section asks for: `given` if there is one, gpiozero's
-    MockFactory for `pin_factory = "mock"`, else None (gpiozero picks the board's own)."""
+    MockFactory wired as the board is for `pin_factory = "mock"` (terminal/hardware/mockboard.py;
+    a plain one when the board does not load: building the devices then says why), else None
+    (gpiozero picks the board's own)."""
     if given is None and hardware_config.pin_factory == "mock":
-        return MockFactory()
+        try:
+            return mock_board(load_profile(hardware_config.board))
+        except HotlineError:
+            return MockFactory()
     return given
 
 

@@ -19,7 +19,7 @@ from terminal.selftest.codec_check import check_codec
 from terminal.selftest.kat import KATS, known_answer_test
 from terminal.selftest.post import run_post
 from terminal.selftest.sim import sim_selftest
-from terminal.selftest.simwiring import wire_relay_feedback
+from terminal.hardware.mockboard import wire_relay_feedback
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import load_unit
 

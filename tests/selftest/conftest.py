@@ -15,7 +15,7 @@ from terminal.journal import Journal, load
 from terminal.link.events import PeerReachable
 from terminal.selftest.couplings import FileCoupling
 from terminal.selftest.runner import journal_recorder
-from terminal.selftest.simwiring import wire_relay_feedback
+from terminal.hardware.mockboard import wire_relay_feedback
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import load_unit
 from tests.hardware.conftest import factory  # noqa: F401  (gpiozero MockFactory fixture)

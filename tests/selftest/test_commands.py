@@ -4,6 +4,7 @@ import argparse
 import json
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from terminal.control.server import ControlServer
 from terminal.selftest.commands import ask_daemon, register
@@ -88,8 +89,18 @@ async def test_standalone_run_on_unwired_mock_pins_finds_no_relay_feedback(confi
     a, b = configs
     a.sock.close()
     b.sock.close()
-    summary = await run_standalone(a.config_path, link_timeout=0.3)
+    summary = await run_standalone(a.config_path, link_timeout=0.3, pin_factory=MockFactory())
     assert {r.name for r in summary.failures} == {"ringer_relay", "link_primary"}
+
+
+async def test_the_configs_mock_pins_are_an_intact_board(configs):
+    """`pin_factory = "mock"` (the sim's configs, the lab, scripts/arm64): the relay's contact is wired."""
+    a, b = configs
+    a.sock.close()
+    b.sock.close()
+    summary = await run_standalone(a.config_path, link_timeout=0.3)
+    assert {r.name for r in summary.failures} == {"link_primary"}
+    assert "ringer_relay" in {r.name for r in summary.results}
 
 
 async def test_standalone_run_stops_at_a_failed_power_on_check(configs):

@@ -1,8 +1,10 @@
-"""Simulation wiring: the mock ringer relay drives its mock feedback input, as the board's contact does.
+"""A mocked board: gpiozero's MockFactory with the ringer relay driving its feedback input, as
+the board's auxiliary contact does.
 
-Without it a MockFactory relay has no feedback and the relay check (rightly)
-fails; `hotline sim` and the tests call `wire_relay_feedback` before building
-`Hardware`.
+Without it a MockFactory relay has no feedback and the relay self-test (rightly) fails.
+`pin_factory = "mock"` in a config gives this board (`mock_board`), so an installed unit on
+mock pins (the lab, scripts/arm64) self-tests as an intact board would; `hotline sim` and the
+tests wire their own factories with `wire_relay_feedback` before building `Hardware`.
 
 The relay pin is a `MockConnectedPin` whose `input_pin` is the feedback pin,
 seen through `Contact`: a feedback input with a pull-up reads the auxiliary
@@ -28,6 +30,13 @@ class Contact:
 
     def drive_low(self):            # relay released
         self.pin.drive_high() if self.to_ground else self.pin.drive_low()
+
+
+def mock_board(profile: BoardProfile) -> MockFactory:
+    """A MockFactory wired as `profile`'s board is."""
+    factory = MockFactory()
+    wire_relay_feedback(factory, profile)
+    return factory
 
 
 def wire_relay_feedback(factory: MockFactory, profile: BoardProfile) -> None:
