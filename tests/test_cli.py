@@ -8,6 +8,7 @@ from pathlib import Path
 
 from terminal.cli import main
 from terminal.keys import PRIVATE_KEYS_FILE
+from tests.emulation import needs_real_time
 
 
 def test_keygen_prints_identity_and_never_the_private_key(tmp_path, capsys):
@@ -115,6 +116,7 @@ def check_rules_against_the_sims_metrics(summary, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@needs_real_time
 def test_sim_call_through_a_lossy_delayed_network(tmp_path):
     proc = run_sim(tmp_path, "--loss", "10", "--delay", "80", "--jitter", "20")
     assert proc.returncode == 0, proc.stderr
@@ -137,6 +139,7 @@ def test_sim_completes_every_stage_at_30_percent_loss(tmp_path):
     assert summary["text"]["read"] == 2 and summary["call"]["answered"]
 
 
+@needs_real_time
 def test_sim_two_paths_with_one_cut_mid_call_loses_no_frame(tmp_path):
     proc = run_sim(tmp_path, "--paths", "2", "--cut-path-at", "3")
     assert proc.returncode == 0, proc.stderr

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -301,6 +302,11 @@ def test_the_lab_presses_the_button_and_moves_the_hook_on_mock_pins_only(tmp_pat
     a_sim.sock.close()
     b_sim.sock.close()
     proc = start(a_sim.config_path, notify)
+    # Nothing here reads the daemon's log, so drain it: off hook, each handset-audio retry writes
+    # ~5 KB of PortAudio's ALSA noise, and on a loaded machine (or under qemu-user) a full 64 KB
+    # pipe blocked the daemon in a log write and this test with it.
+    drain = threading.Thread(target=proc.stderr.read, daemon=True)
+    drain.start()
     try:
         notify.wait_for("STATUS=on line")
         lab_cmd = [sys.executable, "-m", "terminal.cli", "lab", "hook", "up", "--config", str(a_sim.config_path)]
@@ -310,6 +316,9 @@ def test_the_lab_presses_the_button_and_moves_the_hook_on_mock_pins_only(tmp_pat
         lab_cmd[5] = "down"
         assert subprocess.run(lab_cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0
     finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        drain.join(timeout=5)          # at the end of its output, before stop() closes the pipe
         assert stop(proc) == 0
 
 

@@ -12,8 +12,10 @@ from terminal.sim.call import bring_up, connect_call, hang_up
 from terminal.sim.provision import provision_pair
 from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
 from terminal.sim.speech import SAMPLES, padded_speech, speech_match
+from tests.emulation import needs_real_time
 
 
+@needs_real_time
 async def test_a_call_through_real_portaudio_on_one_side(tmp_path, monkeypatch):
     mic = padded_speech(SAMPLES / "speech_b.wav", tmp_path / "b-mouth.wav", 0.3, tail_seconds=4.0)
     raw, ear = tmp_path / "b-mouth.raw", tmp_path / "b-ear.wav"

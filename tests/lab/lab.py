@@ -242,8 +242,12 @@ def _tone_raw(path: Path, seconds: float = 120.0) -> None:
 
 
 def _lab_config(unit: LabUnit) -> None:
-    """The lab's differences from a unit on a Pi (see the module docstring), written before boot."""
-    root = unit.root
+    mock_desk(unit.root, unit.unit_id)
+
+
+def mock_desk(root: Path, hostname: str) -> None:
+    """The lab's differences from a unit on a Pi (see the module docstring), written into an
+    installed root before boot (scripts/arm64 uses them too)."""
     config = root / "etc" / "hotline" / "hotline.toml"
     raw = tomllib.loads(config.read_text())
     raw.setdefault("hardware", {})["pin_factory"] = "mock"
@@ -255,15 +259,13 @@ def _lab_config(unit: LabUnit) -> None:
     asound = (ROOT / "hw" / "alsa" / "file-sim.asoundrc.in").read_text()
     asound = asound.replace("${capture_file}", "/var/lib/hotline-lab/microphone.raw")
     asound = asound.replace("${playback_file}", "/var/lib/hotline/earpiece.wav")
-    # `!` replaces the package's definitions of the same PCMs (its /etc/alsa/conf.d file, on the USB card)
-    asound = asound.replace("pcm.hotline_capture {", "pcm.!hotline_capture {")
-    asound = asound.replace("pcm.hotline_playback {", "pcm.!hotline_playback {")
+    # (its `pcm.!` replaces the package's definitions of the same PCMs, on the USB card)
     (root / "etc" / "asound.conf").write_text(asound)
     dropin = root / "etc" / "systemd" / "system" / "hotline-gadget.service.d"
     dropin.mkdir(parents=True, exist_ok=True)
     (dropin / "lab.conf").write_text("# The lab has no USB device controller: the pty is the gadget's port.\n"
                                      "[Service]\nExecStart=\nExecStart=/bin/true\nExecStop=\nExecStop=/bin/true\n")
-    (root / "etc" / "hostname").write_text(unit.unit_id + "\n")
+    (root / "etc" / "hostname").write_text(hostname + "\n")
 
 
 def install(unit: LabUnit, deb: Path) -> None:

@@ -10,6 +10,7 @@ from terminal.keys import encode_key, generate_keys
 from terminal.sim.provision import write_config
 
 from tests.daemonlog import read_until
+from tests.emulation import needs_netfilter
 
 from .conftest import A_IP, B_IP, needs_root
 
@@ -35,6 +36,7 @@ def _configs(tmp_path):
 
 
 @needs_root
+@needs_netfilter
 def test_daemons_in_two_namespaces_link_up_with_random_loss_on_b(hosts, tmp_path):
     paths, ids = _configs(tmp_path)
     hosts.drop_percent(hosts.b, 20)

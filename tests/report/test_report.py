@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from host.report import build_report, summarize
+from tests.emulation import needs_browser
 from tests.journal.helpers import unlock
 from tests.report.scenario import B_INCOMING_ANSWER_MS, LINK_OUTAGE_S, built_report
 from terminal.journal import load
@@ -92,6 +93,7 @@ def test_summary_numbers_match_the_scenario(scenario):
     assert row["a_view"]["outcome"] == row["b_view"]["outcome"] == row["a_copy_of_b"]["outcome"] == "missed"
 
 
+@needs_browser
 def test_report_renders_in_headless_chromium_with_charts_and_numbers(scenario):
     tmp = scenario["tmp"]
     probed = tmp / "probed.html"
@@ -121,6 +123,7 @@ def test_report_renders_in_headless_chromium_with_charts_and_numbers(scenario):
     assert dom.calls["call-lost"] == "false" and dom.calls["call-0"] == "true" and len(dom.calls) == 9
 
 
+@needs_browser
 def test_report_screenshot_is_not_blank(scenario):
     tmp = scenario["tmp"]
     shot = tmp / "shot.png"

@@ -5,11 +5,9 @@ import itertools
 import random
 import wave
 from dataclasses import dataclass
-from pathlib import Path
 
+from terminal.sim.speech import SAMPLES      # the installed package's speech fixtures
 from terminal.voice.stream import VoiceReceiver, VoiceSender
-
-SAMPLES = Path(__file__).resolve().parents[2] / "terminal" / "voice" / "samples"
 
 
 def read_speech(name: str) -> bytes:
