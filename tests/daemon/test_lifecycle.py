@@ -361,7 +361,7 @@ def test_a_zeroize_the_daemon_did_not_see_through_is_finished_when_it_next_start
 
 
 async def test_a_journal_rewritten_while_on_line_takes_the_unit_off_the_line(tmp_path):
-    from terminal.journal import canonical, load_sqlite
+    from terminal.journal import canonical, load_sqlite, schema
     from terminal.sim.call import bring_up
     from terminal.sim.run import load_unit
     from tests.journal.helpers import unlock
@@ -374,12 +374,15 @@ async def test_a_journal_rewritten_while_on_line_takes_the_unit_off_the_line(tmp
     try:
         await a.journal.flush()
         journal = tmp_path / "A" / "data" / "journal.sqlite"
-        last = load_sqlite(journal).records[-1]
-        body = {**last.body(), "seq": last.seq + 1, "kind": "link_up", "fields": {}, "prev_hash": last.hash}
         with unlock(journal) as s:                               # someone appends behind the unit's back
+            s.execute("BEGIN IMMEDIATE")     # the tail read and the insert in one write lock: a record the
+            last = schema.record_from_row(   # unit journals meanwhile (the peer's witness) waits for it
+                s.execute(schema.SELECT_RECORDS + " ORDER BY seq DESC LIMIT 1").fetchone())
+            body = {**last.body(), "seq": last.seq + 1, "kind": "link_up", "fields": {}, "prev_hash": last.hash}
             s.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (body["seq"], last.wall_us, last.mono_us, last.boot_id, "link_up", None, "{}", last.hash,
                        canonical.record_hash(body)))
+            s.execute("COMMIT")
         assert (await asyncio.wrap_future(a.journal.record("link_down", reason="probe"))) is None
         await asyncio.wait_for(reloads.wait(), 5)               # off the line, to fail its check on reload
         assert a.journal.rewritten and a.call.hardware.leds["fault"].is_lit
