@@ -46,5 +46,8 @@ CHANNEL_TEST = 4                  # test / echo
 CHANNEL_PRESENCE = 5              # presence, status
 CHANNEL_RECORDS = 6               # reliable side channel: call outcomes, voice messages
 CHANNEL_PATH = 7                  # the link's own path probes; never reaches a service
+CHANNEL_PQ = 8                    # the link's own post-quantum ratchet exchange (terminal/link/pq.py)
 CHANNELS = frozenset({CHANNEL_CONTROL, CHANNEL_VOICE, CHANNEL_TEXT, CHANNEL_TEST, CHANNEL_PRESENCE,
-                      CHANNEL_RECORDS, CHANNEL_PATH})
+                      CHANNEL_RECORDS, CHANNEL_PATH, CHANNEL_PQ})
+PQ_OFFER_RETRY = 1.0              # seconds between copies of an unanswered ratchet offer
+PQ_OFFER_TRIES = 10

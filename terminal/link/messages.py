@@ -2,7 +2,7 @@
 
 Layouts (little-endian integers, WireGuard's shapes):
 
-    initiation  type=1 | 3 zero | sender u32 | ephemeral 32 | static 48 | timestamp 28 | mac1 16 | mac2 16
+    initiation  type=1 | 3 zero | sender u32 | ephemeral 32 | static 48 | timestamp 28 | pq secret id 8 | mac1 16 | mac2 16
     response    type=2 | 3 zero | sender u32 | receiver u32 | ephemeral 32 | empty 16 | mac1 16 | mac2 16
     cookie      type=3 | 3 zero | receiver u32 | nonce 24 | encrypted cookie 32
     transport   type=4 | 3 zero | receiver u32 | counter u64 | ciphertext (>= 16)
@@ -21,7 +21,8 @@ from terminal.errors import HotlineError
 from terminal.link.constants import MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT
 
 MAC_LEN = 16
-INITIATION_LEN = 148
+INITIATION_LEN = 156
+CLASSICAL_INITIATION_LEN = 148  # what firmware without the post-quantum ratchet sends
 RESPONSE_LEN = 92
 TRANSPORT_HEADER_LEN = 16
 TRANSPORT_MIN_LEN = TRANSPORT_HEADER_LEN + 16
@@ -47,12 +48,13 @@ def _check(data: bytes, kind: int, length: int, name: str) -> None:
 class Initiation:
     sender: int
     noise: bytes          # ephemeral | encrypted static | encrypted timestamp (108 bytes)
+    secret_id: bytes = bytes(8)   # which post-quantum ratchet secret its PSK holds (terminal/link/pq.py)
     mac1: bytes = bytes(MAC_LEN)
     mac2: bytes = bytes(MAC_LEN)
 
     def body(self) -> bytes:
         """Everything mac1 covers."""
-        return _header(MSG_INITIATION) + struct.pack("<I", self.sender) + self.noise
+        return _header(MSG_INITIATION) + struct.pack("<I", self.sender) + self.noise + self.secret_id
 
     def __bytes__(self) -> bytes:
         return self.body() + self.mac1 + self.mac2
@@ -61,7 +63,7 @@ class Initiation:
     def parse(cls, data: bytes) -> "Initiation":
         _check(data, MSG_INITIATION, INITIATION_LEN, "initiation")
         (sender,) = struct.unpack_from("<I", data, 4)
-        return cls(sender, bytes(data[8:116]), bytes(data[116:132]), bytes(data[132:148]))
+        return cls(sender, bytes(data[8:116]), bytes(data[116:124]), bytes(data[124:140]), bytes(data[140:156]))
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from terminal.link import inner, tai64n
+from terminal.link import pq
 from terminal.link.constants import (
-    CHANNEL_PATH, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
+    CHANNEL_PATH, CHANNEL_PQ, PQ_OFFER_RETRY, PQ_OFFER_TRIES, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
     INITIATION_BURST, INITIATIONS_PER_SECOND, KEEPALIVE_TIMEOUT, MIN_INITIATION_INTERVAL, PROBE_INTERVAL,
     PROLOGUE_LABEL, PROTOCOL_VERSION, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
     REKEY_AFTER_TIME, REKEY_TIMEOUT, RESPONSE_DH_TRIES, UNREACHABLE_AFTER,
@@ -46,7 +47,7 @@ from terminal.link.constants import (
 from terminal.link.cookie import CookieChecker, CookieJar, mac
 from terminal.link.events import DataReceived, Event, HandshakeCompleted, PathUp, PeerReachable, PeerUnreachable
 from terminal.link.messages import (
-    MAC_LEN, CookieReply, Initiation, MalformedPacket, Response, Transport, parse_packet,
+    CLASSICAL_INITIATION_LEN, MAC_LEN, CookieReply, Initiation, MalformedPacket, Response, Transport, parse_packet,
 )
 from terminal.link.noise import CipherState, HandshakeError, HandshakeState, Suite, public_bytes
 from terminal.link.paths import PROBE, Path, PathTable, decode_probe, encode_probe, PROBE_REPLY
@@ -60,6 +61,8 @@ LABEL_MAC1 = b"mac1----"
 STAGED_LIMIT = 64
 RESPONDER_REKEY_AFTER = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
 DROP_LOG_EVERY = 10.0      # seconds between debug lines about drops of one reason
+WARN_DROPS = frozenset({"classical_peer", "ratchet_refused"})   # said as warnings: a person must act
+HYBRID_UPGRADE_AFTER = 3 * MIN_INITIATION_INTERVAL
 SENT_KEPT = 8              # handshake messages remembered for matching a cookie reply
 _BLAKE2S = Suite("BLAKE2s")
 
@@ -90,8 +93,13 @@ class Keypair:
     receive: CipherState
     created: float
     initiator: bool
+    secret: bytes | None = None   # the post-quantum ratchet secret its handshake's PSK held
     send_counter: int = 0
     replay: ReplayFilter = field(default_factory=ReplayFilter)
+
+    @property
+    def hybrid(self) -> bool:
+        return self.secret is not None
 
     # Deadlines are compared as `now >= created + limit`, exactly as get_timer() computes
     # them: `now - created >= limit` can round the other way and re-arm a timer forever.
@@ -116,6 +124,7 @@ class PendingHandshake:
     sent_at: float
     attempt: int                  # 0 for the first try of this handshake
     retry_at: float
+    secret: bytes | None = None   # the ratchet secret its PSK holds
     dh_tries: int = 0             # responses we spent DH on for this initiation within this second
     dh_window: float = 0.0        # when that second began
     cookie_retried: bool = False  # this handshake already retried early once because a cookie came
@@ -136,6 +145,9 @@ class LinkSession:
         last_timestamp: bytes | None = None,
         on_timestamp: Callable[[bytes], None] | None = None,
         rng: random.Random | None = None,
+        ratchet: pq.Ratchet | None = None,
+        on_ratchet: Callable[[pq.Ratchet], None] | None = None,
+        require_hybrid: bool = False,
     ):
         if len(peer_static) != 32:
             raise ValueError(f"peer static key is {len(peer_static)} bytes; expected 32")
@@ -149,6 +161,11 @@ class LinkSession:
         self.unreachable_after = unreachable_after
         self.probe_every = probe_interval
         self.on_timestamp = on_timestamp
+        self.ratchet = ratchet if ratchet is not None else pq.Ratchet()
+        self.on_ratchet = on_ratchet
+        self.require_hybrid = require_hybrid    # carry no data on keys without a post-quantum secret
+        self.offerer = self.static_public > peer_static   # the one side that starts ratchet exchanges
+        self._offer: tuple[bytes, float, int] | None = None   # (payload, next copy due, copies left)
         self._rng = rng or random.SystemRandom()
         self._mac1_in = mac1_key(self.static_public)
         self._mac1_out = mac1_key(peer_static)
@@ -177,6 +194,7 @@ class LinkSession:
         self._last_sent = float("-inf")
         self._dropped_logged: dict[str, tuple[float, int]] = {}
         self._out: list[tuple[bytes, Addr]] = []
+        self.largest_sent = 0                    # bytes: the biggest datagram this session has sent
         self._events: deque[Event] = deque()
 
     # ----- owner's API -------------------------------------------------------
@@ -233,7 +251,7 @@ class LinkSession:
         """Seal and queue `payload` for every live path; `via` forces one (a link test of a path)."""
         self._now = now
         plaintext = inner.encode(channel, payload)
-        keypair = self._sending_keypair(now)
+        keypair = self._data_keypair(now)
         if keypair is None:
             if len(self.staged) >= STAGED_LIMIT:
                 self.staged.popleft()
@@ -248,6 +266,10 @@ class LinkSession:
         self._now = now
         addr = tuple(addr)
         self.stats["datagrams_received"] += 1
+        if len(data) == CLASSICAL_INITIATION_LEN and data[:1] == b"\x01":
+            self._drop("classical_peer", addr, "an initiation without the post-quantum ratchet (firmware before "
+                       "it): refused; upgrade the far unit", now)
+            return
         try:
             message = parse_packet(data)
         except MalformedPacket as exc:
@@ -264,6 +286,8 @@ class LinkSession:
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         out, self._out = self._out, []
+        if out:
+            self.largest_sent = max(self.largest_sent, max(len(d) for d, _ in out))
         return out
 
     def next_event(self) -> Event | None:
@@ -310,6 +334,7 @@ class LinkSession:
                 (self._retry_deadline(), self._on_handshake_retry),
                 (self._rekey_deadline(), self._on_rekey),
                 (self._probe_deadline(), self._on_probe),
+                (self._offer_deadline(), self._on_offer_retry),
                 (self._silence_deadline(), self._on_silence))
 
     def _keys_deadline(self) -> float | None:
@@ -338,6 +363,10 @@ class LinkSession:
         if keypair is None:
             return self._started                  # no keys and no handshake: start one now
         deadlines = [keypair.created + keypair.rekey_after]
+        if self.require_hybrid and not keypair.hybrid and self.ratchet.peer_has_pending:
+            # The first keys after pairing: onto hybrid ones as soon as the responder takes a new
+            # initiation (it refuses two within MIN_INITIATION_INTERVAL; its timestamps must grow).
+            deadlines.append(keypair.created + HYBRID_UPGRADE_AFTER)
         if self._last_received is not None and self._last_sent > self._last_received:
             deadlines.append(self._last_received + self.keepalive_interval + REKEY_TIMEOUT)
         return min(deadlines)
@@ -363,6 +392,19 @@ class LinkSession:
         self.stats["probes_sent"] += 1
         self._seal(keypair, inner.encode(CHANNEL_PATH, self.paths.probe(path, now)), now, path.addr)
 
+    def _offer_deadline(self) -> float | None:
+        return None if self._offer is None else self._offer[1]
+
+    def _on_offer_retry(self, now: float) -> None:
+        payload, _, left = self._offer
+        keypair = self._sending_keypair(now)
+        if left <= 0 or keypair is None:
+            self._offer = None
+            self.stats["pq_offers_unanswered"] += 1
+            return
+        self._offer = (payload, now + PQ_OFFER_RETRY, left - 1)
+        self._seal(keypair, inner.encode(CHANNEL_PQ, payload), now)
+
     def _silence_deadline(self) -> float | None:
         since = self._silent_since()
         if self.reachable is False or since is None:
@@ -380,17 +422,18 @@ class LinkSession:
         self._initiate(now, 0)
 
     def _initiate(self, now: float, attempt: int) -> None:
+        secret_id, secret = self.ratchet.for_initiation()
         state = HandshakeState(
             initiator=True, static=self.static, remote_static=self.peer_static,
-            prologue=self.prologue, psk=self.psk,
+            prologue=self.prologue, psk=pq.handshake_psk(self.psk, secret),
         )
         index = self._new_index()
         noise = state.write_initiation(tai64n.encode(now + self.wall_offset))
         cookie_retried = self.pending.cookie_retried if self.pending is not None else False
         self.pending = PendingHandshake(index, state, now, attempt, now + retry_after(attempt, self._rng),
-                                        cookie_retried=cookie_retried)
+                                        cookie_retried=cookie_retried, secret=secret)
         self.stats["initiations_sent"] += 1
-        packet = self._stamp(Initiation(index, noise).body(), index, now)
+        packet = self._stamp(Initiation(index, noise, secret_id).body(), index, now)
         for path in self.paths.candidates(now):
             self._out.extend([(packet, path.addr)] * HANDSHAKE_COPIES)
 
@@ -423,7 +466,13 @@ class LinkSession:
         if not self._limiter.allow(addr[0], now):
             self._drop("rate_limited", addr, "initiations from this address over the limit", now)
             return
-        state = HandshakeState(initiator=False, static=self.static, prologue=self.prologue, psk=self.psk)
+        try:
+            secret = self.ratchet.for_response(message.secret_id)
+        except pq.RatchetRefused as exc:
+            self._drop("ratchet_refused", addr, f"{exc}: refused; re-pair both units if it persists", now)
+            return
+        state = HandshakeState(initiator=False, static=self.static, prologue=self.prologue,
+                               psk=pq.handshake_psk(self.psk, secret))
         try:
             timestamp = state.read_initiation(message.noise)
         except HandshakeError as exc:
@@ -452,9 +501,9 @@ class LinkSession:
         self._out.extend([(packet, addr)] * HANDSHAKE_COPIES)
         self._last_response, self._answered_at = packet, {addr}
         keys = state.result()
-        self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False)
+        self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False, secret=secret)
         self.stats["handshakes_responded"] += 1
-        self._events.append(HandshakeCompleted(now, initiator=False, rtt=None))
+        self._events.append(HandshakeCompleted(now, initiator=False, rtt=None, hybrid=secret is not None))
 
     def _consume_response(self, message: Response, addr: Addr, now: float) -> None:
         if not hmac.compare_digest(mac(self._mac1_in, message.body()), message.mac1):
@@ -481,15 +530,17 @@ class LinkSession:
             return
         keys = pending.state.result()
         self.pending = None
-        self._install(Keypair(pending.local_index, message.sender, keys.send, keys.receive, now, initiator=True))
+        self._install(Keypair(pending.local_index, message.sender, keys.send, keys.receive, now, initiator=True,
+                              secret=pending.secret))
+        self._ratchet_used(pending.secret)
         self.rtt = now - pending.sent_at
         self.stats["handshakes_initiated"] += 1
-        self._events.append(HandshakeCompleted(now, initiator=True, rtt=self.rtt))
+        self._events.append(HandshakeCompleted(now, initiator=True, rtt=self.rtt, hybrid=pending.secret is not None))
         self._authenticated(addr, now)
-        if not self.staged:   # confirm the new keys to the responder at once
-            self.stats["keepalives_sent"] += 1
-            self._seal(self.current, b"", now, copies=HANDSHAKE_COPIES)
-        self._flush_staged(now)
+        # Confirm the new keys to the responder at once (the offer right after is on them too).
+        self.stats["keepalives_sent"] += 1
+        self._seal(self.current, b"", now, copies=HANDSHAKE_COPIES)
+        self._new_keys(now)
 
     def _consume_cookie_reply(self, reply: CookieReply, addr: Addr, now: float) -> None:
         sent = next((mac1 for sender, mac1 in self._sent_handshakes if sender == reply.receiver), None)
@@ -531,7 +582,8 @@ class LinkSession:
         if keypair is self.next:
             self.next = None
             self._install(keypair)
-            self._flush_staged(now)
+            self._ratchet_used(keypair.secret)
+            self._new_keys(now)
         path = self._authenticated(addr, now)
         if not plaintext:
             self.stats["keepalives_received"] += 1
@@ -544,7 +596,76 @@ class LinkSession:
         if channel == CHANNEL_PATH:
             self._consume_probe(payload, path, now)
             return
+        if channel == CHANNEL_PQ:
+            self._consume_ratchet(payload, keypair, addr, now)
+            return
         self._events.append(DataReceived(channel, payload, now))
+
+    # ----- the post-quantum ratchet (terminal/link/pq.py) ----------------------------------
+
+    def _new_keys(self, now: float) -> None:
+        """A handshake's keys are in use on both sides: the offerer starts the next ratchet step."""
+        if self.offerer:
+            self._start_offer(now)
+        self._flush_staged(now)
+
+    def _start_offer(self, now: float) -> None:
+        if self._offer is not None:
+            return       # one exchange at a time: an answer must meet the key that made its offer
+        keypair = self.current
+        payload = self.ratchet.offer(keypair.secret)
+        self._offer = (payload, now + PQ_OFFER_RETRY, PQ_OFFER_TRIES)
+        self.stats["pq_offers_sent"] += 1
+        self._seal(keypair, inner.encode(CHANNEL_PQ, payload), now)
+
+    def _consume_ratchet(self, payload: bytes, keypair: Keypair, addr: Addr, now: float) -> None:
+        try:
+            kind, body = pq.decode(payload)
+        except MalformedPacket as exc:
+            self._drop("malformed_inner", addr, str(exc), now)
+            return
+        if kind == pq.OFFER:
+            answer = self.ratchet.on_offer(body, keypair.secret)
+            self._save_ratchet()
+            sending = self._sending_keypair(now)
+            if sending is not None:
+                self._seal(sending, inner.encode(CHANNEL_PQ, answer), now)
+            return
+        if kind == pq.TAKEN:
+            if self.ratchet.on_taken(body):
+                self._save_ratchet()
+            return
+        if not self.ratchet.offering:
+            self.stats["pq_answers_late"] += 1      # a copy of an answer already taken
+            return
+        self.ratchet.on_answer(body)
+        self._offer = None
+        self.stats["pq_exchanges"] += 1
+        self._save_ratchet()          # with require_hybrid, classical keys now re-key at once (_rekey_deadline)
+        sending = self._sending_keypair(now)
+        if sending is not None:       # so either side may initiate with it (a lost copy: it waits for ours)
+            self._seal(sending, inner.encode(CHANNEL_PQ, pq.encode_taken(self.ratchet.pending)), now,
+                       copies=HANDSHAKE_COPIES)
+
+    def _ratchet_used(self, secret: bytes | None) -> None:
+        if self.ratchet.used(secret):
+            self._save_ratchet()
+
+    def _save_ratchet(self) -> None:
+        if self.on_ratchet is not None:
+            try:
+                self.on_ratchet(self.ratchet)
+            except Exception as exc:                # the secret still works this run; say so
+                self.stats["pq_state_unsaved"] += 1
+                log.error("could not save the post-quantum ratchet state: %s", exc)
+
+    @property
+    def mode(self) -> str:
+        """What the current keys are: "hybrid-mlkem768" or "classical" (the first after pairing)."""
+        current = self.current
+        if current is None:
+            return "none"
+        return "hybrid-mlkem768" if current.hybrid else "classical"
 
     def _consume_probe(self, payload: bytes, path: Path, now: float) -> None:
         try:
@@ -599,8 +720,15 @@ class LinkSession:
             if index not in used:
                 return index
 
-    def _flush_staged(self, now: float) -> None:
+    def _data_keypair(self, now: float) -> Keypair | None:
+        """Keys for a service's data: with `require_hybrid`, only keys a post-quantum secret went into."""
         keypair = self._sending_keypair(now)
+        if keypair is not None and self.require_hybrid and not keypair.hybrid:
+            return None
+        return keypair
+
+    def _flush_staged(self, now: float) -> None:
+        keypair = self._data_keypair(now)
         while keypair is not None and self.staged:
             channel, payload, via = self.staged.popleft()
             self._seal(keypair, inner.encode(channel, payload), now, via)
@@ -634,7 +762,8 @@ class LinkSession:
         last, suppressed = self._dropped_logged.get(reason, (None, 0))
         if last is None or now - last >= DROP_LOG_EVERY:
             more = f" ({suppressed} more like it since the last line)" if suppressed else ""
-            log.debug("dropped datagram from %s: %s%s", addr, detail, more)
+            level = logging.WARNING if reason in WARN_DROPS else logging.DEBUG
+            log.log(level, "dropped datagram from %s: %s%s", addr, detail, more)
             self._dropped_logged[reason] = (now, 0)
         else:
             self._dropped_logged[reason] = (last, suppressed + 1)

@@ -27,7 +27,7 @@ async def test_two_units_handshake_and_echo_over_loopback(tmp_path):
         probe.bind(("127.0.0.1", 0))
         probe.setblocking(False)
         before = b.session.rejected
-        for junk in (b"\x01" + bytes(147), b"\x04\x00\x00\x00" + bytes(40), b"hello?"):
+        for junk in (b"\x01" + bytes(155), b"\x04\x00\x00\x00" + bytes(40), b"hello?"):
             probe.sendto(junk, b_sim.sock.getsockname())
         assert await a.echo_test(b"after junk", timeout=5) is not None
         assert b.session.rejected == before + 3
