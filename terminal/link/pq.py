@@ -125,6 +125,13 @@ class Ratchet:
                              else "a handshake without the post-quantum secret this unit holds (a downgrade, or "
                                   "the peer lost its link state)")
 
+    def peer_holds(self, secret: bytes | None) -> bool:
+        """The peer initiated with `secret`: it holds it, so our own next initiation may use it too."""
+        if secret is not None and secret == self.pending and not self.peer_has_pending:
+            self.peer_has_pending = True
+            return True
+        return False
+
     def used(self, secret: bytes | None) -> bool:
         """A handshake that used `secret` completed: promote it if it was pending. True if the state changed."""
         if secret is not None and secret == self.pending:

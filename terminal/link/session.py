@@ -62,7 +62,7 @@ STAGED_LIMIT = 64
 RESPONDER_REKEY_AFTER = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
 DROP_LOG_EVERY = 10.0      # seconds between debug lines about drops of one reason
 WARN_DROPS = frozenset({"classical_peer", "ratchet_refused"})   # said as warnings: a person must act
-HYBRID_UPGRADE_AFTER = 3 * MIN_INITIATION_INTERVAL
+HYBRID_UPGRADE_AFTER = 0.25            # s: well past the peer's MIN_INITIATION_INTERVAL after a glare
 SENT_KEPT = 8              # handshake messages remembered for matching a cookie reply
 _BLAKE2S = Suite("BLAKE2s")
 
@@ -257,8 +257,8 @@ class LinkSession:
                 self.staged.popleft()
                 self.stats["staged_dropped"] += 1
             self.staged.append((channel, payload, via))
-            if self.pending is None:
-                self._begin_handshake(now)
+            if self.pending is None and self._sending_keypair(now) is None:
+                self._begin_handshake(now)       # no keys at all (classical ones re-key by themselves)
             return
         self._seal(keypair, plaintext, now, via)
 
@@ -350,7 +350,16 @@ class LinkSession:
             self.next = None
 
     def _retry_deadline(self) -> float | None:
-        return None if self.pending is None else self.pending.retry_at
+        pending = self.pending
+        if pending is None:
+            return None
+        current = self.current
+        if (self.require_hybrid and self.offerer and pending.secret is None and current is not None
+                and not current.hybrid and self.ratchet.peer_has_pending):
+            # A handshake of ours from before the exchange (glare at start) would hold the upgrade
+            # to hybrid keys until its retry: retry it now, with the secret.
+            return min(pending.retry_at, max(pending.sent_at, current.created) + HYBRID_UPGRADE_AFTER)
+        return pending.retry_at
 
     def _on_handshake_retry(self, now: float) -> None:
         self.stats["handshake_timeouts"] += 1
@@ -363,9 +372,10 @@ class LinkSession:
         if keypair is None:
             return self._started                  # no keys and no handshake: start one now
         deadlines = [keypair.created + keypair.rekey_after]
-        if self.require_hybrid and not keypair.hybrid and self.ratchet.peer_has_pending:
+        if self.require_hybrid and self.offerer and not keypair.hybrid and self.ratchet.peer_has_pending:
             # The first keys after pairing: onto hybrid ones as soon as the responder takes a new
-            # initiation (it refuses two within MIN_INITIATION_INTERVAL; its timestamps must grow).
+            # initiation (it refuses two within MIN_INITIATION_INTERVAL). The offerer only: if both
+            # did, they would collide again.
             deadlines.append(keypair.created + HYBRID_UPGRADE_AFTER)
         if self._last_received is not None and self._last_sent > self._last_received:
             deadlines.append(self._last_received + self.keepalive_interval + REKEY_TIMEOUT)
@@ -500,6 +510,8 @@ class LinkSession:
         packet = self._stamp(Response(local_index, message.sender, state.write_response(b"")).body(), local_index, now)
         self._out.extend([(packet, addr)] * HANDSHAKE_COPIES)
         self._last_response, self._answered_at = packet, {addr}
+        if self.ratchet.peer_holds(secret):     # our own retries (glare) must not name an older secret
+            self._save_ratchet()
         keys = state.result()
         self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False, secret=secret)
         self.stats["handshakes_responded"] += 1
