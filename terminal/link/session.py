@@ -39,7 +39,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from terminal.link import inner, tai64n
 from terminal.link import pq
 from terminal.link.constants import (
-    CHANNEL_PATH, CHANNEL_PQ, PQ_OFFER_RETRY, PQ_OFFER_TRIES, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
+    CHANNEL_PATH, CHANNEL_PQ, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
+    PQ_OFFER_RETRY_GROWTH, PQ_OFFER_RETRY_MAX, PQ_OFFER_RETRY_MIN, PQ_OFFER_RETRY_RTTS,
     INITIATION_BURST, INITIATIONS_PER_SECOND, KEEPALIVE_TIMEOUT, MIN_INITIATION_INTERVAL, PROBE_INTERVAL,
     PROLOGUE_LABEL, PROTOCOL_VERSION, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
     REKEY_AFTER_TIME, REKEY_TIMEOUT, RESPONSE_DH_TRIES, UNREACHABLE_AFTER,
@@ -61,7 +62,7 @@ LABEL_MAC1 = b"mac1----"
 STAGED_LIMIT = 64
 RESPONDER_REKEY_AFTER = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
 DROP_LOG_EVERY = 10.0      # seconds between debug lines about drops of one reason
-WARN_DROPS = frozenset({"classical_peer", "ratchet_refused"})   # said as warnings: a person must act
+WARN_DROPS = frozenset({"classical_peer", "ratchet_refused", "ratchet_unknown_chain"})   # warnings: a person must act
 HYBRID_UPGRADE_AFTER = 0.25            # s: well past the peer's MIN_INITIATION_INTERVAL after a glare
 SENT_KEPT = 8              # handshake messages remembered for matching a cookie reply
 _BLAKE2S = Suite("BLAKE2s")
@@ -165,7 +166,10 @@ class LinkSession:
         self.on_ratchet = on_ratchet
         self.require_hybrid = require_hybrid    # carry no data on keys without a post-quantum secret
         self.offerer = self.static_public > peer_static   # the one side that starts ratchet exchanges
-        self._offer: tuple[bytes, float, int] | None = None   # (payload, next copy due, copies left)
+        self._offer: pq.OpenOffer | None = None     # the offer not answered yet (its key: memory only)
+        self._offer_due: float | None = None        # its next copy (or the next try to make one) is due
+        self._offer_gap = PQ_OFFER_RETRY_MIN        # ... this long after the copy before
+        self._unsaved_logged = float("-inf")
         self._rng = rng or random.SystemRandom()
         self._mac1_in = mac1_key(self.static_public)
         self._mac1_out = mac1_key(peer_static)
@@ -266,12 +270,11 @@ class LinkSession:
         self._now = now
         addr = tuple(addr)
         self.stats["datagrams_received"] += 1
-        if len(data) == CLASSICAL_INITIATION_LEN and data[:1] == b"\x01":
-            self._drop("classical_peer", addr, "an initiation without the post-quantum ratchet (firmware before "
-                       "it): refused; upgrade the far unit", now)
-            return
         try:
-            message = parse_packet(data)
+            if len(data) == CLASSICAL_INITIATION_LEN and data[:1] == b"\x01":
+                message = Initiation.parse_classical(data)   # authenticated before it is refused
+            else:
+                message = parse_packet(data)
         except MalformedPacket as exc:
             self._drop("malformed", addr, str(exc), now)
             return
@@ -355,7 +358,7 @@ class LinkSession:
             return None
         current = self.current
         if (self.require_hybrid and self.offerer and pending.secret is None and current is not None
-                and not current.hybrid and self.ratchet.peer_has_pending):
+                and not current.hybrid and self._pending_usable):
             # A handshake of ours from before the exchange (glare at start) would hold the upgrade
             # to hybrid keys until its retry: retry it now, with the secret.
             return min(pending.retry_at, max(pending.sent_at, current.created) + HYBRID_UPGRADE_AFTER)
@@ -372,7 +375,7 @@ class LinkSession:
         if keypair is None:
             return self._started                  # no keys and no handshake: start one now
         deadlines = [keypair.created + keypair.rekey_after]
-        if self.require_hybrid and self.offerer and not keypair.hybrid and self.ratchet.peer_has_pending:
+        if self.require_hybrid and self.offerer and not keypair.hybrid and self._pending_usable:
             # The first keys after pairing: onto hybrid ones as soon as the responder takes a new
             # initiation (it refuses two within MIN_INITIATION_INTERVAL). The offerer only: if both
             # did, they would collide again.
@@ -403,17 +406,12 @@ class LinkSession:
         self._seal(keypair, inner.encode(CHANNEL_PATH, self.paths.probe(path, now)), now, path.addr)
 
     def _offer_deadline(self) -> float | None:
-        return None if self._offer is None else self._offer[1]
+        return self._offer_due
 
     def _on_offer_retry(self, now: float) -> None:
-        payload, _, left = self._offer
-        keypair = self._sending_keypair(now)
-        if left <= 0 or keypair is None:
-            self._offer = None
-            self.stats["pq_offers_unanswered"] += 1
-            return
-        self._offer = (payload, now + PQ_OFFER_RETRY, left - 1)
-        self._seal(keypair, inner.encode(CHANNEL_PQ, payload), now)
+        self._offer_due = None
+        self.stats["pq_offer_retries"] += 1
+        self._send_offer(now)
 
     def _silence_deadline(self) -> float | None:
         since = self._silent_since()
@@ -435,7 +433,7 @@ class LinkSession:
         secret_id, secret = self.ratchet.for_initiation()
         state = HandshakeState(
             initiator=True, static=self.static, remote_static=self.peer_static,
-            prologue=self.prologue, psk=pq.handshake_psk(self.psk, secret),
+            prologue=self._prologue_for(secret_id), psk=pq.handshake_psk(self.psk, secret),
         )
         index = self._new_index()
         noise = state.write_initiation(tai64n.encode(now + self.wall_offset))
@@ -446,6 +444,12 @@ class LinkSession:
         packet = self._stamp(Initiation(index, noise, secret_id).body(), index, now)
         for path in self.paths.candidates(now):
             self._out.extend([(packet, path.addr)] * HANDSHAKE_COPIES)
+
+    def _prologue_for(self, secret_id: bytes | None) -> bytes:
+        """The initiation's secret id goes into the handshake hash: changed on the way, the
+        initiation fails to authenticate (instead of naming a secret its sender did not use).
+        None: a classical initiation, whose prologue is the pairing's alone."""
+        return self.prologue if secret_id is None else self.prologue + secret_id
 
     def _stamp(self, body: bytes, sender: int, now: float) -> bytes:
         """body | mac1 | mac2 (the peer's cookie, if we hold a fresh one)."""
@@ -476,13 +480,11 @@ class LinkSession:
         if not self._limiter.allow(addr[0], now):
             self._drop("rate_limited", addr, "initiations from this address over the limit", now)
             return
-        try:
-            secret = self.ratchet.for_response(message.secret_id)
-        except pq.RatchetRefused as exc:
-            self._drop("ratchet_refused", addr, f"{exc}: refused; re-pair both units if it persists", now)
-            return
-        state = HandshakeState(initiator=False, static=self.static, prologue=self.prologue,
-                               psk=pq.handshake_psk(self.psk, secret))
+        # IKpsk2's first message depends only on there being a PSK (its `e` token's MixKey), not on
+        # its value, which first enters at the response: so the initiator is authenticated before
+        # this side decides anything from the secret id (or its absence), and the PSK comes after.
+        state = HandshakeState(initiator=False, static=self.static, prologue=self._prologue_for(message.secret_id),
+                               psk=self.psk)
         try:
             timestamp = state.read_initiation(message.noise)
         except HandshakeError as exc:
@@ -497,6 +499,16 @@ class LinkSession:
         if now - self._last_initiation_consumed < MIN_INITIATION_INTERVAL:
             self._drop("rate_limited", addr, "peer initiating faster than allowed", now)
             return
+        if message.secret_id is None:
+            self._drop("classical_peer", addr, "the peer's initiation has no post-quantum ratchet (firmware before "
+                       "it): refused; upgrade the far unit", now)
+            return
+        try:
+            secret = self.ratchet.for_response(message.secret_id)
+        except pq.RatchetRefused as exc:
+            self._drop("ratchet_refused", addr, f"{exc}: refused; re-pair both units if it persists", now)
+            return
+        state.psk = pq.handshake_psk(self.psk, secret)
         if self.on_timestamp is not None:
             try:
                 self.on_timestamp(timestamp)
@@ -510,8 +522,9 @@ class LinkSession:
         packet = self._stamp(Response(local_index, message.sender, state.write_response(b"")).body(), local_index, now)
         self._out.extend([(packet, addr)] * HANDSHAKE_COPIES)
         self._last_response, self._answered_at = packet, {addr}
-        if self.ratchet.peer_holds(secret):     # our own retries (glare) must not name an older secret
-            self._save_ratchet()
+        responded = self.ratchet.responded(secret)   # our own retries (glare) may name it too
+        if responded is not None:
+            self._commit(responded)
         keys = state.result()
         self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False, secret=secret)
         self.stats["handshakes_responded"] += 1
@@ -609,7 +622,7 @@ class LinkSession:
             self._consume_probe(payload, path, now)
             return
         if channel == CHANNEL_PQ:
-            self._consume_ratchet(payload, keypair, addr, now)
+            self._consume_ratchet(payload, addr, now)
             return
         self._events.append(DataReceived(channel, payload, now))
 
@@ -618,58 +631,112 @@ class LinkSession:
     def _new_keys(self, now: float) -> None:
         """A handshake's keys are in use on both sides: the offerer starts the next ratchet step."""
         if self.offerer:
-            self._start_offer(now)
+            self._ratchet_step(now)
         self._flush_staged(now)
 
-    def _start_offer(self, now: float) -> None:
-        if self._offer is not None:
-            return       # one exchange at a time: an answer must meet the key that made its offer
-        keypair = self.current
-        payload = self.ratchet.offer(keypair.secret)
-        self._offer = (payload, now + PQ_OFFER_RETRY, PQ_OFFER_TRIES)
-        self.stats["pq_offers_sent"] += 1
-        self._seal(keypair, inner.encode(CHANNEL_PQ, payload), now)
+    @property
+    def _pending_usable(self) -> bool:
+        return self.ratchet.pending is not None and self.ratchet.peer_has_pending
 
-    def _consume_ratchet(self, payload: bytes, keypair: Keypair, addr: Addr, now: float) -> None:
+    def _ratchet_step(self, now: float) -> None:
+        keypair = self._sending_keypair(now)
+        if keypair is None:
+            return
+        pending = self.ratchet.pending
+        if pending is not None:
+            # The last answer is not used yet: our next handshake uses it (no new offer, which
+            # would fork the chain). Keys that did not use it: say again that it is taken.
+            if keypair.secret != pending:
+                self._seal(keypair, inner.encode(CHANNEL_PQ, bytes(pq.Taken(pq.secret_id(pending)))), now)
+            return
+        self._offer_gap = max(PQ_OFFER_RETRY_MIN, PQ_OFFER_RETRY_RTTS * (self.rtt or 0.0))
+        self._send_offer(now)        # a new offer, or again the one not answered yet, on these keys
+
+    def _send_offer(self, now: float) -> None:
+        """Send the open offer (making one if there is none), and arm the timer for its next copy."""
+        if self._offer is None:
+            if self.ratchet.pending is not None:
+                return
+            try:
+                state, offer = self.ratchet.make_offer()
+            except ValueError as exc:
+                log.error("no post-quantum ratchet offer: %s", exc)
+                return
+            if not self._commit(state):      # its number must be durable before it leaves: try again later
+                self._offer_due = now + self._offer_gap
+                self._offer_gap = min(PQ_OFFER_RETRY_MAX, self._offer_gap * PQ_OFFER_RETRY_GROWTH)
+                return
+            self._offer = offer
+            self.stats["pq_offers_made"] += 1
+        keypair = self._sending_keypair(now)
+        if keypair is None:
+            return                           # no keys: it goes again on the next ones (_ratchet_step)
+        self.stats["pq_offers_sent"] += 1
+        self._seal(keypair, inner.encode(CHANNEL_PQ, self._offer.payload), now)
+        self._offer_due = now + self._offer_gap
+        self._offer_gap = min(PQ_OFFER_RETRY_MAX, self._offer_gap * PQ_OFFER_RETRY_GROWTH)
+
+    def _consume_ratchet(self, payload: bytes, addr: Addr, now: float) -> None:
         try:
-            kind, body = pq.decode(payload)
+            message = pq.decode(payload)
         except MalformedPacket as exc:
             self._drop("malformed_inner", addr, str(exc), now)
             return
-        if kind == pq.OFFER:
-            answer = self.ratchet.on_offer(body, keypair.secret)
-            self._save_ratchet()
+        if self.offerer != isinstance(message, pq.Answer):     # offers and "taken" go to the answerer only
+            self.stats["pq_wrong_role"] += 1
+            return
+        if isinstance(message, pq.Offer):
+            state, answer, outcome = self.ratchet.on_offer(message)
+            if outcome == "unknown_chain":        # only if a unit's state went back (a restored backup)
+                self._drop("ratchet_unknown_chain", addr, "a post-quantum ratchet offer chains from a secret this "
+                           "unit does not hold: ignored; re-pair both units if it persists", now)
+                return
+            self.stats["pq_offers_" + outcome] += 1
+            if state is not None and not self._commit(state):
+                return                      # fail closed: no answer whose secret a restart would lose
             sending = self._sending_keypair(now)
-            if sending is not None:
+            if answer is not None and sending is not None:
                 self._seal(sending, inner.encode(CHANNEL_PQ, answer), now)
             return
-        if kind == pq.TAKEN:
-            if self.ratchet.on_taken(body):
-                self._save_ratchet()
+        if isinstance(message, pq.Taken):
+            state = self.ratchet.on_taken(message)
+            if state is not None:
+                self._commit(state)
             return
-        if not self.ratchet.offering:
-            self.stats["pq_answers_late"] += 1      # a copy of an answer already taken
+        offer = self._offer
+        state = None if offer is None else self.ratchet.on_answer(offer, message)
+        if state is None:
+            self.stats["pq_answers_unmatched"] += 1   # a copy of one taken, or an answer to an offer before a restart
             return
-        self.ratchet.on_answer(body)
-        self._offer = None
-        self.stats["pq_exchanges"] += 1
-        self._save_ratchet()          # with require_hybrid, classical keys now re-key at once (_rekey_deadline)
+        if not self._commit(state):
+            return                          # the offer stays open: a copy of the answer tries again
+        self._offer, self._offer_due = None, None
+        self.stats["pq_exchanges"] += 1     # with require_hybrid, classical keys now re-key at once (_rekey_deadline)
         sending = self._sending_keypair(now)
-        if sending is not None:       # so either side may initiate with it (a lost copy: it waits for ours)
-            self._seal(sending, inner.encode(CHANNEL_PQ, pq.encode_taken(self.ratchet.pending)), now,
+        if sending is not None:             # so either side may initiate with it (a lost copy: it waits for ours)
+            self._seal(sending, inner.encode(CHANNEL_PQ, bytes(pq.Taken(pq.secret_id(state.pending)))), now,
                        copies=HANDSHAKE_COPIES)
 
     def _ratchet_used(self, secret: bytes | None) -> None:
-        if self.ratchet.used(secret):
-            self._save_ratchet()
+        state = self.ratchet.used(secret)
+        if state is not None:
+            self._commit(state)
 
-    def _save_ratchet(self) -> None:
+    def _commit(self, state: pq.Ratchet) -> bool:
+        """Make `state` durable, and only then the state in use: a save that fails changes nothing
+        (as with the timestamp in `on_timestamp`), so a restart never finds the unit behind."""
         if self.on_ratchet is not None:
             try:
-                self.on_ratchet(self.ratchet)
-            except Exception as exc:                # the secret still works this run; say so
+                self.on_ratchet(state)
+            except Exception as exc:
                 self.stats["pq_state_unsaved"] += 1
-                log.error("could not save the post-quantum ratchet state: %s", exc)
+                if self._now - self._unsaved_logged >= DROP_LOG_EVERY:
+                    self._unsaved_logged = self._now
+                    log.error("could not save the post-quantum ratchet state (%s): the ratchet waits until it "
+                              "can (%d failed saves so far)", exc, self.stats["pq_state_unsaved"])
+                return False
+        self.ratchet = state
+        return True
 
     @property
     def mode(self) -> str:

@@ -2,6 +2,7 @@
 for hybrid keys, the combiner holds if either secret does, no downgrade, sizes, persistence."""
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from terminal.link import pq
@@ -12,6 +13,7 @@ from terminal.link.noise import HandshakeError, HandshakeState, public_bytes
 from terminal.link.session import LinkSession
 
 from .conftest import A_ADDR, B_ADDR, make_keys, make_pair
+from .test_pq_review import classical_initiation
 
 
 def hybrid_pair(**kw):
@@ -107,8 +109,9 @@ def test_a_classical_peer_and_a_downgrade_are_refused_without_a_reply():
     initiation, _ = stranger.datagrams_to_send(3.0)[0]       # A's own keys, but no ratchet secret (zeros)
     assert Initiation.parse(initiation).secret_id == pq.NO_SECRET
     b.receive_datagram(initiation, A_ADDR, 3.0)
-    classical = initiation[:116] + initiation[124:]          # what firmware before the ratchet sends: 148 bytes
-    b.receive_datagram(classical, A_ADDR, 3.0)
+    classical = classical_initiation(a, b, 4.0)              # what firmware before the ratchet sends: 148 bytes
+    assert len(classical) == 148
+    b.receive_datagram(classical, A_ADDR, 4.0)
     assert b.datagrams_to_send(3.0) == []
     assert b.stats["dropped_ratchet_refused"] == 1 and b.stats["dropped_classical_peer"] == 1
 
@@ -170,3 +173,90 @@ def test_a_malformed_ratchet_message_is_dropped_and_counted():
         a.send(CHANNEL_PQ, payload, 3.0)
     net.flush()
     assert b.stats["dropped_malformed_inner"] == 3 and not net.events(b)[-1:] == [DataReceived]
+
+
+# ----- the ratchet's messages and state -------------------------------------------------------
+
+def _samples():
+    state, offer = pq.Ratchet(confirmed=b"c" * 32).make_offer()
+    return [offer.message, pq.Answer(b"o" * pq.ID_LEN, b"t" * pq.CT_LEN), pq.Taken(b"s" * pq.ID_LEN)]
+
+
+def test_ratchet_messages_round_trip_and_every_truncation_is_refused_with_a_specific_error():
+    for message in _samples():
+        data = bytes(message)
+        assert len(data) == {pq.Offer: pq.OFFER_LEN, pq.Answer: pq.ANSWER_LEN, pq.Taken: pq.TAKEN_LEN}[type(message)]
+        assert pq.decode(data) == message
+        for n in range(len(data)):
+            with pytest.raises(pq.MalformedPacket, match="empty ratchet message" if n == 0 else "bytes; expected"):
+                pq.decode(data[:n])
+    offer = bytes(_samples()[0])
+    with pytest.raises(pq.MalformedPacket, match="not a valid ML-KEM-768 key"):
+        pq.decode(offer[:13] + b"\xff" * pq.EK_LEN)
+    with pytest.raises(pq.MalformedPacket, match="number 0"):
+        pq.decode(offer[:1] + bytes(4) + offer[5:])
+    with pytest.raises(pq.MalformedPacket, match="kind 9"):
+        pq.decode(b"\x09" + offer[1:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1300).flatmap(lambda b: st.sampled_from([b, b"\x01" + b, b"\x02" + b, b"\x03" + b])))
+def test_the_ratchet_parser_raises_only_its_value_error(data):
+    try:
+        pq.decode(data)
+    except pq.MalformedPacket:
+        pass
+
+
+def test_an_answer_names_its_offer_and_a_copy_of_the_offer_gets_the_same_answer():
+    offerer, open_offer = pq.Ratchet().make_offer()
+    answerer, answer, outcome = pq.Ratchet().on_offer(pq.decode(open_offer.payload))
+    assert outcome == "answered" and pq.decode(answer).offer_id == open_offer.message.offer_id
+    assert answerer.on_offer(pq.decode(open_offer.payload)) == (None, answer, "repeated")
+    # The answer meets another offer's key: ignored, not decapsulated into a random secret.
+    _, newer = offerer.make_offer()
+    assert offerer.on_answer(newer, pq.decode(answer)) is None
+    taken = offerer.on_answer(open_offer, pq.decode(answer))
+    assert taken.pending == answerer.pending is not None
+    # Numbered: an older offer changes nothing once a newer one is answered.
+    answerer2, _, _ = answerer.on_offer(pq.decode(newer.payload))
+    assert answerer2.on_offer(pq.decode(open_offer.payload)) == (None, None, "stale")
+
+
+def test_an_offer_chains_from_the_secret_it_names_and_the_answerer_needs_to_hold_it():
+    offerer, open_offer = pq.Ratchet(confirmed=b"x" * 32).make_offer()
+    assert open_offer.message.chain_id == pq.secret_id(b"x" * 32)
+    assert pq.Ratchet(confirmed=b"y" * 32).on_offer(pq.decode(open_offer.payload)) == (None, None, "unknown_chain")
+    # Held as pending: the offerer chains only from what its own handshake used, so it is promoted.
+    state, answer, _ = pq.Ratchet(confirmed=b"w" * 32, pending=b"x" * 32).on_offer(pq.decode(open_offer.payload))
+    assert (state.confirmed, state.previous) == (b"x" * 32, b"w" * 32)
+    assert offerer.on_answer(open_offer, pq.decode(answer)).pending == state.pending
+    with pytest.raises(ValueError, match="fork"):
+        offerer.on_answer(open_offer, pq.decode(answer)).make_offer()
+
+
+def test_any_ratchet_payload_from_the_authenticated_peer_is_taken_or_dropped_never_raised():
+    import random
+    rng = random.Random(8)
+    a, b, net = hybrid_pair()
+    a.start(0.0)
+    net.advance(2.0)
+    offerer, answerer = offerer_first(a, b)
+    _, open_offer = pq.Ratchet().make_offer()
+    valid = [open_offer.payload, bytes(pq.Answer(b"o" * 8, b"t" * pq.CT_LEN)), bytes(pq.Taken(b"s" * 8))]
+    t = 3.0
+    for i in range(300):
+        payload = bytearray(rng.choice(valid))
+        for _ in range(rng.randrange(4)):
+            where = rng.randrange(len(payload))
+            payload[where] = rng.randrange(256)
+        if rng.random() < 0.2:
+            payload = payload[:rng.randrange(len(payload) + 1)]
+        sender = rng.choice((offerer, answerer))
+        sender.send(CHANNEL_PQ, bytes(payload), t)
+        net.flush()
+    for s in (a, b):
+        s.send(CHANNEL_TEXT, b"still talking", t)
+    net.flush()
+    assert all(e.payload == b"still talking" for s in (a, b) for e in net.events(s)[-1:])
+    assert a.mode == b.mode == "hybrid-mlkem768"
