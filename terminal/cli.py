@@ -65,6 +65,9 @@ def sim_failures(summary: dict) -> list[str]:
     judged = summary.get("speech_judged", True)      # reported, not judged, above 10 % loss
     checks = [
         (summary["handshake"]["ok"], "handshake: the link did not come up"),
+        (summary["handshake"].get("mode") == "hybrid-mlkem768" and summary["handshake"]["largest_datagram"] <= 1232,
+         f"handshake: keys {summary['handshake'].get('mode')}, largest datagram "
+         f"{summary['handshake'].get('largest_datagram')} B (hybrid-mlkem768 and at most 1232 B expected)"),
         (echoes_ok, f"echo: {echo['received']} of {echo['sent']} test messages came back"),
         (not failed_checks, f"selftest: failed {', '.join(failed_checks)}"),
         (text["sent"] == text["delivered"] == text["read"] > 0,

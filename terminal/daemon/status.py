@@ -103,6 +103,9 @@ def describe(s: dict, now: float | None = None) -> str:
             best = " (best)" if path["best"] and path["state"] == "up" else ""
             lines.append(f"  path {path['endpoint']} ({kind}): {path['state'].upper() if path['state'] == 'down' else path['state']}"
                          f"{best}{rtt}{loss}")
+        if link.get("mode"):
+            lines.append(f"  keys: {link['mode']}" + (" (the first after pairing: no service data on them)"
+                                                     if link["mode"] == "classical" else ""))
         drops = link["drops"]
         lines.append("link drops: " + (", ".join(f"{n} {reason}" for reason, n in drops.items()) if drops else "none")
                      + f"; {link['duplicates']} duplicate(s) from redundant paths"

@@ -48,10 +48,12 @@ from terminal.text import events as text_events
 from terminal.link.echo import Echo
 from terminal.link.endpoint import LinkEndpoint
 from terminal.link.droplog import SUMMARY_EVERY, DropLedger
-from terminal.link.events import DataReceived, Event, PathUp, PeerReachable, PeerUnreachable
+from terminal.link.events import DataReceived, Event, HandshakeCompleted, PathUp, PeerReachable, PeerUnreachable
 from terminal.link.messages import MalformedPacket
 from terminal.link.session import LinkSession
-from terminal.daemon.linkstate import TIMESTAMP_FILE, load_timestamp, save_timestamp
+from terminal.daemon.linkstate import (
+    RATCHET_FILE, TIMESTAMP_FILE, load_ratchet, load_timestamp, save_ratchet, save_timestamp,
+)
 from terminal.text.handlers import text_handlers
 from terminal.text.service import TextService
 
@@ -152,7 +154,11 @@ class Unit:
             wall_offset=time.time() - self.now(),
             last_timestamp=load_timestamp(data_dir / TIMESTAMP_FILE),
             on_timestamp=lambda ts: save_timestamp(data_dir / TIMESTAMP_FILE, ts),
+            ratchet=load_ratchet(data_dir / RATCHET_FILE, peer.static_public),
+            on_ratchet=lambda r: save_ratchet(data_dir / RATCHET_FILE, r, peer.static_public),
+            require_hybrid=True,
         )
+        self._mode: str | None = None
         self._drops = DropLedger(self._wall_us())
         self._drops_timer = self.loop.call_later(SUMMARY_EVERY, self._journal_drops)
         if sock is not None:
@@ -344,7 +350,7 @@ class Unit:
             "unread_by_precedence": {p: {"count": n, "oldest_received_at": at} for p, (n, at) in unread.items()},
             "metrics": "http://%s:%d/metrics" % self.metrics.address if self.metrics is not None else None,
             "link": {"paths": link["paths"], "drops": link["drops"], "duplicates": link["duplicates"],
-                     "cookie_replies_sent": link["cookie_replies_sent"]},
+                     "cookie_replies_sent": link["cookie_replies_sent"], "mode": link["mode"]},
             "call": self.call_status()["state"],
             "unread_messages": sum(n for n, _ in unread.values()),
             "missed_call_shown": self.call.machine.missed.shown if self.call is not None else False,
@@ -417,6 +423,8 @@ class Unit:
             "duplicates": stats["duplicates"],
             "cookie_replies_sent": stats["cookie_replies_sent"],
             "handshakes": stats["handshakes_initiated"] + stats["handshakes_responded"],
+            "mode": session.mode,
+            "pq_exchanges": stats["pq_exchanges"],
         }
 
     def _refresh_metrics(self) -> None:
@@ -534,6 +542,11 @@ class Unit:
                 self.session.stats["dropped_malformed_service"] += 1
                 log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
             return
+        if isinstance(event, HandshakeCompleted):
+            mode = "hybrid-mlkem768" if event.hybrid else "classical"
+            if mode != self._mode:               # the journal says which keys carried what, and since when
+                self._mode = mode
+                self.journal.record("link_mode", mode=mode)
         if isinstance(event, PathUp):           # a new or rebound path: resend what waits at once
             for link in (self.text, self.records):
                 if link is not None:

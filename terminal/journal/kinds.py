@@ -85,6 +85,9 @@ KINDS: dict[str, Kind] = {
     }),
     "link_up": Kind("optional", {}, {"path": TEXT}),
     "link_down": Kind("optional", {}, {"reason": TEXT}),
+    # The keys the link now uses: "classical" (the first after pairing, which carry no service
+    # data) or "hybrid-mlkem768" (X25519 and the post-quantum ratchet, terminal/link/pq.py).
+    "link_mode": Kind("optional", {"mode": one_of("classical", "hybrid-mlkem768")}),
     # A desk became staffed or not: "here" from this unit's PIR, "far" as the peer reported its own.
     "presence": Kind("optional", {"where": one_of("here", "far"), "staffed": FLAG}, {"motion_age_ms": COUNT}),
     # Datagrams the link dropped in one span (at most one record a minute while drops go on):

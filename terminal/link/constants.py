@@ -46,5 +46,12 @@ CHANNEL_TEST = 4                  # test / echo
 CHANNEL_PRESENCE = 5              # presence, status
 CHANNEL_RECORDS = 6               # reliable side channel: call outcomes, voice messages
 CHANNEL_PATH = 7                  # the link's own path probes; never reaches a service
+CHANNEL_PQ = 8                    # the link's own post-quantum ratchet exchange (terminal/link/pq.py)
 CHANNELS = frozenset({CHANNEL_CONTROL, CHANNEL_VOICE, CHANNEL_TEXT, CHANNEL_TEST, CHANNEL_PRESENCE,
-                      CHANNEL_RECORDS, CHANNEL_PATH})
+                      CHANNEL_RECORDS, CHANNEL_PATH, CHANNEL_PQ})
+# An unanswered ratchet offer is sent again while the keys live (and at once on new keys):
+# first after 4 round trips (at least 0.5 s), then twice as long each time, at most every 4 s.
+PQ_OFFER_RETRY_MIN = 0.5
+PQ_OFFER_RETRY_RTTS = 4
+PQ_OFFER_RETRY_GROWTH = 2.0
+PQ_OFFER_RETRY_MAX = 4.0

@@ -10,6 +10,7 @@ class HandshakeCompleted:
     at: float
     initiator: bool
     rtt: float | None          # initiation sent -> response consumed; None on the responder
+    hybrid: bool = False       # its PSK held a post-quantum ratchet secret (terminal/link/pq.py)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Layouts (little-endian integers, WireGuard's shapes):
 
-    initiation  type=1 | 3 zero | sender u32 | ephemeral 32 | static 48 | timestamp 28 | mac1 16 | mac2 16
+    initiation  type=1 | 3 zero | sender u32 | ephemeral 32 | static 48 | timestamp 28 | pq secret id 8 | mac1 16 | mac2 16
+                (the secret id is also appended to the Noise prologue, so changing it breaks the handshake;
+                148 bytes without it: what firmware before the ratchet sends, `parse_classical`)
     response    type=2 | 3 zero | sender u32 | receiver u32 | ephemeral 32 | empty 16 | mac1 16 | mac2 16
     cookie      type=3 | 3 zero | receiver u32 | nonce 24 | encrypted cookie 32
     transport   type=4 | 3 zero | receiver u32 | counter u64 | ciphertext (>= 16)
@@ -21,7 +23,8 @@ from terminal.errors import HotlineError
 from terminal.link.constants import MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT
 
 MAC_LEN = 16
-INITIATION_LEN = 148
+INITIATION_LEN = 156
+CLASSICAL_INITIATION_LEN = 148  # what firmware without the post-quantum ratchet sends
 RESPONSE_LEN = 92
 TRANSPORT_HEADER_LEN = 16
 TRANSPORT_MIN_LEN = TRANSPORT_HEADER_LEN + 16
@@ -47,12 +50,14 @@ def _check(data: bytes, kind: int, length: int, name: str) -> None:
 class Initiation:
     sender: int
     noise: bytes          # ephemeral | encrypted static | encrypted timestamp (108 bytes)
-    mac1: bytes = bytes(MAC_LEN)
+    secret_id: bytes | None = bytes(8)   # which post-quantum ratchet secret its PSK holds (terminal/link/pq.py);
+    mac1: bytes = bytes(MAC_LEN)         # None: a classical initiation, which has no such field
     mac2: bytes = bytes(MAC_LEN)
 
     def body(self) -> bytes:
         """Everything mac1 covers."""
-        return _header(MSG_INITIATION) + struct.pack("<I", self.sender) + self.noise
+        secret_id = b"" if self.secret_id is None else self.secret_id
+        return _header(MSG_INITIATION) + struct.pack("<I", self.sender) + self.noise + secret_id
 
     def __bytes__(self) -> bytes:
         return self.body() + self.mac1 + self.mac2
@@ -61,7 +66,15 @@ class Initiation:
     def parse(cls, data: bytes) -> "Initiation":
         _check(data, MSG_INITIATION, INITIATION_LEN, "initiation")
         (sender,) = struct.unpack_from("<I", data, 4)
-        return cls(sender, bytes(data[8:116]), bytes(data[116:132]), bytes(data[132:148]))
+        return cls(sender, bytes(data[8:116]), bytes(data[116:124]), bytes(data[124:140]), bytes(data[140:156]))
+
+    @classmethod
+    def parse_classical(cls, data: bytes) -> "Initiation":
+        """The 148-byte initiation of firmware without the ratchet (`secret_id` None). Not accepted by
+        `parse_packet`: the session reads one only to authenticate it before refusing it."""
+        _check(data, MSG_INITIATION, CLASSICAL_INITIATION_LEN, "classical initiation")
+        (sender,) = struct.unpack_from("<I", data, 4)
+        return cls(sender, bytes(data[8:116]), None, bytes(data[116:132]), bytes(data[132:148]))
 
 
 @dataclass(frozen=True)

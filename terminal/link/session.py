@@ -37,8 +37,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from terminal.link import inner, tai64n
+from terminal.link import pq
 from terminal.link.constants import (
-    CHANNEL_PATH, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
+    CHANNEL_PATH, CHANNEL_PQ, HANDSHAKE_COPIES, HANDSHAKE_RETRY_FIRST, HANDSHAKE_RETRY_GROWTH, HANDSHAKE_RETRY_JITTER,
+    PQ_OFFER_RETRY_GROWTH, PQ_OFFER_RETRY_MAX, PQ_OFFER_RETRY_MIN, PQ_OFFER_RETRY_RTTS,
     INITIATION_BURST, INITIATIONS_PER_SECOND, KEEPALIVE_TIMEOUT, MIN_INITIATION_INTERVAL, PROBE_INTERVAL,
     PROLOGUE_LABEL, PROTOCOL_VERSION, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
     REKEY_AFTER_TIME, REKEY_TIMEOUT, RESPONSE_DH_TRIES, UNREACHABLE_AFTER,
@@ -46,7 +48,7 @@ from terminal.link.constants import (
 from terminal.link.cookie import CookieChecker, CookieJar, mac
 from terminal.link.events import DataReceived, Event, HandshakeCompleted, PathUp, PeerReachable, PeerUnreachable
 from terminal.link.messages import (
-    MAC_LEN, CookieReply, Initiation, MalformedPacket, Response, Transport, parse_packet,
+    CLASSICAL_INITIATION_LEN, MAC_LEN, CookieReply, Initiation, MalformedPacket, Response, Transport, parse_packet,
 )
 from terminal.link.noise import CipherState, HandshakeError, HandshakeState, Suite, public_bytes
 from terminal.link.paths import PROBE, Path, PathTable, decode_probe, encode_probe, PROBE_REPLY
@@ -60,6 +62,8 @@ LABEL_MAC1 = b"mac1----"
 STAGED_LIMIT = 64
 RESPONDER_REKEY_AFTER = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
 DROP_LOG_EVERY = 10.0      # seconds between debug lines about drops of one reason
+WARN_DROPS = frozenset({"classical_peer", "ratchet_refused", "ratchet_unknown_chain"})   # warnings: a person must act
+HYBRID_UPGRADE_AFTER = 0.25            # s: well past the peer's MIN_INITIATION_INTERVAL after a glare
 SENT_KEPT = 8              # handshake messages remembered for matching a cookie reply
 _BLAKE2S = Suite("BLAKE2s")
 
@@ -90,8 +94,13 @@ class Keypair:
     receive: CipherState
     created: float
     initiator: bool
+    secret: bytes | None = None   # the post-quantum ratchet secret its handshake's PSK held
     send_counter: int = 0
     replay: ReplayFilter = field(default_factory=ReplayFilter)
+
+    @property
+    def hybrid(self) -> bool:
+        return self.secret is not None
 
     # Deadlines are compared as `now >= created + limit`, exactly as get_timer() computes
     # them: `now - created >= limit` can round the other way and re-arm a timer forever.
@@ -116,6 +125,7 @@ class PendingHandshake:
     sent_at: float
     attempt: int                  # 0 for the first try of this handshake
     retry_at: float
+    secret: bytes | None = None   # the ratchet secret its PSK holds
     dh_tries: int = 0             # responses we spent DH on for this initiation within this second
     dh_window: float = 0.0        # when that second began
     cookie_retried: bool = False  # this handshake already retried early once because a cookie came
@@ -136,6 +146,9 @@ class LinkSession:
         last_timestamp: bytes | None = None,
         on_timestamp: Callable[[bytes], None] | None = None,
         rng: random.Random | None = None,
+        ratchet: pq.Ratchet | None = None,
+        on_ratchet: Callable[[pq.Ratchet], None] | None = None,
+        require_hybrid: bool = False,
     ):
         if len(peer_static) != 32:
             raise ValueError(f"peer static key is {len(peer_static)} bytes; expected 32")
@@ -149,6 +162,14 @@ class LinkSession:
         self.unreachable_after = unreachable_after
         self.probe_every = probe_interval
         self.on_timestamp = on_timestamp
+        self.ratchet = ratchet if ratchet is not None else pq.Ratchet()
+        self.on_ratchet = on_ratchet
+        self.require_hybrid = require_hybrid    # carry no data on keys without a post-quantum secret
+        self.offerer = self.static_public > peer_static   # the one side that starts ratchet exchanges
+        self._offer: pq.OpenOffer | None = None     # the offer not answered yet (its key: memory only)
+        self._offer_due: float | None = None        # its next copy (or the next try to make one) is due
+        self._offer_gap = PQ_OFFER_RETRY_MIN        # ... this long after the copy before
+        self._unsaved_logged = float("-inf")
         self._rng = rng or random.SystemRandom()
         self._mac1_in = mac1_key(self.static_public)
         self._mac1_out = mac1_key(peer_static)
@@ -177,6 +198,7 @@ class LinkSession:
         self._last_sent = float("-inf")
         self._dropped_logged: dict[str, tuple[float, int]] = {}
         self._out: list[tuple[bytes, Addr]] = []
+        self.largest_sent = 0                    # bytes: the biggest datagram this session has sent
         self._events: deque[Event] = deque()
 
     # ----- owner's API -------------------------------------------------------
@@ -233,14 +255,14 @@ class LinkSession:
         """Seal and queue `payload` for every live path; `via` forces one (a link test of a path)."""
         self._now = now
         plaintext = inner.encode(channel, payload)
-        keypair = self._sending_keypair(now)
+        keypair = self._data_keypair(now)
         if keypair is None:
             if len(self.staged) >= STAGED_LIMIT:
                 self.staged.popleft()
                 self.stats["staged_dropped"] += 1
             self.staged.append((channel, payload, via))
-            if self.pending is None:
-                self._begin_handshake(now)
+            if self.pending is None and self._sending_keypair(now) is None:
+                self._begin_handshake(now)       # no keys at all (classical ones re-key by themselves)
             return
         self._seal(keypair, plaintext, now, via)
 
@@ -249,7 +271,10 @@ class LinkSession:
         addr = tuple(addr)
         self.stats["datagrams_received"] += 1
         try:
-            message = parse_packet(data)
+            if len(data) == CLASSICAL_INITIATION_LEN and data[:1] == b"\x01":
+                message = Initiation.parse_classical(data)   # authenticated before it is refused
+            else:
+                message = parse_packet(data)
         except MalformedPacket as exc:
             self._drop("malformed", addr, str(exc), now)
             return
@@ -264,6 +289,8 @@ class LinkSession:
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         out, self._out = self._out, []
+        if out:
+            self.largest_sent = max(self.largest_sent, max(len(d) for d, _ in out))
         return out
 
     def next_event(self) -> Event | None:
@@ -310,6 +337,7 @@ class LinkSession:
                 (self._retry_deadline(), self._on_handshake_retry),
                 (self._rekey_deadline(), self._on_rekey),
                 (self._probe_deadline(), self._on_probe),
+                (self._offer_deadline(), self._on_offer_retry),
                 (self._silence_deadline(), self._on_silence))
 
     def _keys_deadline(self) -> float | None:
@@ -325,7 +353,16 @@ class LinkSession:
             self.next = None
 
     def _retry_deadline(self) -> float | None:
-        return None if self.pending is None else self.pending.retry_at
+        pending = self.pending
+        if pending is None:
+            return None
+        current = self.current
+        if (self.require_hybrid and self.offerer and pending.secret is None and current is not None
+                and not current.hybrid and self._pending_usable):
+            # A handshake of ours from before the exchange (glare at start) would hold the upgrade
+            # to hybrid keys until its retry: retry it now, with the secret.
+            return min(pending.retry_at, max(pending.sent_at, current.created) + HYBRID_UPGRADE_AFTER)
+        return pending.retry_at
 
     def _on_handshake_retry(self, now: float) -> None:
         self.stats["handshake_timeouts"] += 1
@@ -338,6 +375,11 @@ class LinkSession:
         if keypair is None:
             return self._started                  # no keys and no handshake: start one now
         deadlines = [keypair.created + keypair.rekey_after]
+        if self.require_hybrid and self.offerer and not keypair.hybrid and self._pending_usable:
+            # The first keys after pairing: onto hybrid ones as soon as the responder takes a new
+            # initiation (it refuses two within MIN_INITIATION_INTERVAL). The offerer only: if both
+            # did, they would collide again.
+            deadlines.append(keypair.created + HYBRID_UPGRADE_AFTER)
         if self._last_received is not None and self._last_sent > self._last_received:
             deadlines.append(self._last_received + self.keepalive_interval + REKEY_TIMEOUT)
         return min(deadlines)
@@ -363,6 +405,14 @@ class LinkSession:
         self.stats["probes_sent"] += 1
         self._seal(keypair, inner.encode(CHANNEL_PATH, self.paths.probe(path, now)), now, path.addr)
 
+    def _offer_deadline(self) -> float | None:
+        return self._offer_due
+
+    def _on_offer_retry(self, now: float) -> None:
+        self._offer_due = None
+        self.stats["pq_offer_retries"] += 1
+        self._send_offer(now)
+
     def _silence_deadline(self) -> float | None:
         since = self._silent_since()
         if self.reachable is False or since is None:
@@ -380,19 +430,26 @@ class LinkSession:
         self._initiate(now, 0)
 
     def _initiate(self, now: float, attempt: int) -> None:
+        secret_id, secret = self.ratchet.for_initiation()
         state = HandshakeState(
             initiator=True, static=self.static, remote_static=self.peer_static,
-            prologue=self.prologue, psk=self.psk,
+            prologue=self._prologue_for(secret_id), psk=pq.handshake_psk(self.psk, secret),
         )
         index = self._new_index()
         noise = state.write_initiation(tai64n.encode(now + self.wall_offset))
         cookie_retried = self.pending.cookie_retried if self.pending is not None else False
         self.pending = PendingHandshake(index, state, now, attempt, now + retry_after(attempt, self._rng),
-                                        cookie_retried=cookie_retried)
+                                        cookie_retried=cookie_retried, secret=secret)
         self.stats["initiations_sent"] += 1
-        packet = self._stamp(Initiation(index, noise).body(), index, now)
+        packet = self._stamp(Initiation(index, noise, secret_id).body(), index, now)
         for path in self.paths.candidates(now):
             self._out.extend([(packet, path.addr)] * HANDSHAKE_COPIES)
+
+    def _prologue_for(self, secret_id: bytes | None) -> bytes:
+        """The initiation's secret id goes into the handshake hash: changed on the way, the
+        initiation fails to authenticate (instead of naming a secret its sender did not use).
+        None: a classical initiation, whose prologue is the pairing's alone."""
+        return self.prologue if secret_id is None else self.prologue + secret_id
 
     def _stamp(self, body: bytes, sender: int, now: float) -> bytes:
         """body | mac1 | mac2 (the peer's cookie, if we hold a fresh one)."""
@@ -423,7 +480,11 @@ class LinkSession:
         if not self._limiter.allow(addr[0], now):
             self._drop("rate_limited", addr, "initiations from this address over the limit", now)
             return
-        state = HandshakeState(initiator=False, static=self.static, prologue=self.prologue, psk=self.psk)
+        # IKpsk2's first message depends only on there being a PSK (its `e` token's MixKey), not on
+        # its value, which first enters at the response: so the initiator is authenticated before
+        # this side decides anything from the secret id (or its absence), and the PSK comes after.
+        state = HandshakeState(initiator=False, static=self.static, prologue=self._prologue_for(message.secret_id),
+                               psk=self.psk)
         try:
             timestamp = state.read_initiation(message.noise)
         except HandshakeError as exc:
@@ -438,6 +499,16 @@ class LinkSession:
         if now - self._last_initiation_consumed < MIN_INITIATION_INTERVAL:
             self._drop("rate_limited", addr, "peer initiating faster than allowed", now)
             return
+        if message.secret_id is None:
+            self._drop("classical_peer", addr, "the peer's initiation has no post-quantum ratchet (firmware before "
+                       "it): refused; upgrade the far unit", now)
+            return
+        try:
+            secret = self.ratchet.for_response(message.secret_id)
+        except pq.RatchetRefused as exc:
+            self._drop("ratchet_refused", addr, f"{exc}: refused; re-pair both units if it persists", now)
+            return
+        state.psk = pq.handshake_psk(self.psk, secret)
         if self.on_timestamp is not None:
             try:
                 self.on_timestamp(timestamp)
@@ -451,10 +522,13 @@ class LinkSession:
         packet = self._stamp(Response(local_index, message.sender, state.write_response(b"")).body(), local_index, now)
         self._out.extend([(packet, addr)] * HANDSHAKE_COPIES)
         self._last_response, self._answered_at = packet, {addr}
+        responded = self.ratchet.responded(secret)   # our own retries (glare) may name it too
+        if responded is not None:
+            self._commit(responded)
         keys = state.result()
-        self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False)
+        self.next = Keypair(local_index, message.sender, keys.send, keys.receive, now, initiator=False, secret=secret)
         self.stats["handshakes_responded"] += 1
-        self._events.append(HandshakeCompleted(now, initiator=False, rtt=None))
+        self._events.append(HandshakeCompleted(now, initiator=False, rtt=None, hybrid=secret is not None))
 
     def _consume_response(self, message: Response, addr: Addr, now: float) -> None:
         if not hmac.compare_digest(mac(self._mac1_in, message.body()), message.mac1):
@@ -481,15 +555,17 @@ class LinkSession:
             return
         keys = pending.state.result()
         self.pending = None
-        self._install(Keypair(pending.local_index, message.sender, keys.send, keys.receive, now, initiator=True))
+        self._install(Keypair(pending.local_index, message.sender, keys.send, keys.receive, now, initiator=True,
+                              secret=pending.secret))
+        self._ratchet_used(pending.secret)
         self.rtt = now - pending.sent_at
         self.stats["handshakes_initiated"] += 1
-        self._events.append(HandshakeCompleted(now, initiator=True, rtt=self.rtt))
+        self._events.append(HandshakeCompleted(now, initiator=True, rtt=self.rtt, hybrid=pending.secret is not None))
         self._authenticated(addr, now)
-        if not self.staged:   # confirm the new keys to the responder at once
-            self.stats["keepalives_sent"] += 1
-            self._seal(self.current, b"", now, copies=HANDSHAKE_COPIES)
-        self._flush_staged(now)
+        # Confirm the new keys to the responder at once (the offer right after is on them too).
+        self.stats["keepalives_sent"] += 1
+        self._seal(self.current, b"", now, copies=HANDSHAKE_COPIES)
+        self._new_keys(now)
 
     def _consume_cookie_reply(self, reply: CookieReply, addr: Addr, now: float) -> None:
         sent = next((mac1 for sender, mac1 in self._sent_handshakes if sender == reply.receiver), None)
@@ -531,7 +607,8 @@ class LinkSession:
         if keypair is self.next:
             self.next = None
             self._install(keypair)
-            self._flush_staged(now)
+            self._ratchet_used(keypair.secret)
+            self._new_keys(now)
         path = self._authenticated(addr, now)
         if not plaintext:
             self.stats["keepalives_received"] += 1
@@ -544,7 +621,130 @@ class LinkSession:
         if channel == CHANNEL_PATH:
             self._consume_probe(payload, path, now)
             return
+        if channel == CHANNEL_PQ:
+            self._consume_ratchet(payload, addr, now)
+            return
         self._events.append(DataReceived(channel, payload, now))
+
+    # ----- the post-quantum ratchet (terminal/link/pq.py) ----------------------------------
+
+    def _new_keys(self, now: float) -> None:
+        """A handshake's keys are in use on both sides: the offerer starts the next ratchet step."""
+        if self.offerer:
+            self._ratchet_step(now)
+        self._flush_staged(now)
+
+    @property
+    def _pending_usable(self) -> bool:
+        return self.ratchet.pending is not None and self.ratchet.peer_has_pending
+
+    def _ratchet_step(self, now: float) -> None:
+        keypair = self._sending_keypair(now)
+        if keypair is None:
+            return
+        pending = self.ratchet.pending
+        if pending is not None:
+            # The last answer is not used yet: our next handshake uses it (no new offer, which
+            # would fork the chain). Keys that did not use it: say again that it is taken.
+            if keypair.secret != pending:
+                self._seal(keypair, inner.encode(CHANNEL_PQ, bytes(pq.Taken(pq.secret_id(pending)))), now)
+            return
+        self._offer_gap = max(PQ_OFFER_RETRY_MIN, PQ_OFFER_RETRY_RTTS * (self.rtt or 0.0))
+        self._send_offer(now)        # a new offer, or again the one not answered yet, on these keys
+
+    def _send_offer(self, now: float) -> None:
+        """Send the open offer (making one if there is none), and arm the timer for its next copy."""
+        if self._offer is None:
+            if self.ratchet.pending is not None:
+                return
+            try:
+                state, offer = self.ratchet.make_offer()
+            except ValueError as exc:
+                log.error("no post-quantum ratchet offer: %s", exc)
+                return
+            if not self._commit(state):      # its number must be durable before it leaves: try again later
+                self._offer_due = now + self._offer_gap
+                self._offer_gap = min(PQ_OFFER_RETRY_MAX, self._offer_gap * PQ_OFFER_RETRY_GROWTH)
+                return
+            self._offer = offer
+            self.stats["pq_offers_made"] += 1
+        keypair = self._sending_keypair(now)
+        if keypair is None:
+            return                           # no keys: it goes again on the next ones (_ratchet_step)
+        self.stats["pq_offers_sent"] += 1
+        self._seal(keypair, inner.encode(CHANNEL_PQ, self._offer.payload), now)
+        self._offer_due = now + self._offer_gap
+        self._offer_gap = min(PQ_OFFER_RETRY_MAX, self._offer_gap * PQ_OFFER_RETRY_GROWTH)
+
+    def _consume_ratchet(self, payload: bytes, addr: Addr, now: float) -> None:
+        try:
+            message = pq.decode(payload)
+        except MalformedPacket as exc:
+            self._drop("malformed_inner", addr, str(exc), now)
+            return
+        if self.offerer != isinstance(message, pq.Answer):     # offers and "taken" go to the answerer only
+            self.stats["pq_wrong_role"] += 1
+            return
+        if isinstance(message, pq.Offer):
+            state, answer, outcome = self.ratchet.on_offer(message)
+            if outcome == "unknown_chain":        # only if a unit's state went back (a restored backup)
+                self._drop("ratchet_unknown_chain", addr, "a post-quantum ratchet offer chains from a secret this "
+                           "unit does not hold: ignored; re-pair both units if it persists", now)
+                return
+            self.stats["pq_offers_" + outcome] += 1
+            if state is not None and not self._commit(state):
+                return                      # fail closed: no answer whose secret a restart would lose
+            sending = self._sending_keypair(now)
+            if answer is not None and sending is not None:
+                self._seal(sending, inner.encode(CHANNEL_PQ, answer), now)
+            return
+        if isinstance(message, pq.Taken):
+            state = self.ratchet.on_taken(message)
+            if state is not None:
+                self._commit(state)
+            return
+        offer = self._offer
+        state = None if offer is None else self.ratchet.on_answer(offer, message)
+        if state is None:
+            self.stats["pq_answers_unmatched"] += 1   # a copy of one taken, or an answer to an offer before a restart
+            return
+        if not self._commit(state):
+            return                          # the offer stays open: a copy of the answer tries again
+        self._offer, self._offer_due = None, None
+        self.stats["pq_exchanges"] += 1     # with require_hybrid, classical keys now re-key at once (_rekey_deadline)
+        sending = self._sending_keypair(now)
+        if sending is not None:             # so either side may initiate with it (a lost copy: it waits for ours)
+            self._seal(sending, inner.encode(CHANNEL_PQ, bytes(pq.Taken(pq.secret_id(state.pending)))), now,
+                       copies=HANDSHAKE_COPIES)
+
+    def _ratchet_used(self, secret: bytes | None) -> None:
+        state = self.ratchet.used(secret)
+        if state is not None:
+            self._commit(state)
+
+    def _commit(self, state: pq.Ratchet) -> bool:
+        """Make `state` durable, and only then the state in use: a save that fails changes nothing
+        (as with the timestamp in `on_timestamp`), so a restart never finds the unit behind."""
+        if self.on_ratchet is not None:
+            try:
+                self.on_ratchet(state)
+            except Exception as exc:
+                self.stats["pq_state_unsaved"] += 1
+                if self._now - self._unsaved_logged >= DROP_LOG_EVERY:
+                    self._unsaved_logged = self._now
+                    log.error("could not save the post-quantum ratchet state (%s): the ratchet waits until it "
+                              "can (%d failed saves so far)", exc, self.stats["pq_state_unsaved"])
+                return False
+        self.ratchet = state
+        return True
+
+    @property
+    def mode(self) -> str:
+        """What the current keys are: "hybrid-mlkem768" or "classical" (the first after pairing)."""
+        current = self.current
+        if current is None:
+            return "none"
+        return "hybrid-mlkem768" if current.hybrid else "classical"
 
     def _consume_probe(self, payload: bytes, path: Path, now: float) -> None:
         try:
@@ -599,8 +799,15 @@ class LinkSession:
             if index not in used:
                 return index
 
-    def _flush_staged(self, now: float) -> None:
+    def _data_keypair(self, now: float) -> Keypair | None:
+        """Keys for a service's data: with `require_hybrid`, only keys a post-quantum secret went into."""
         keypair = self._sending_keypair(now)
+        if keypair is not None and self.require_hybrid and not keypair.hybrid:
+            return None
+        return keypair
+
+    def _flush_staged(self, now: float) -> None:
+        keypair = self._data_keypair(now)
         while keypair is not None and self.staged:
             channel, payload, via = self.staged.popleft()
             self._seal(keypair, inner.encode(channel, payload), now, via)
@@ -634,7 +841,8 @@ class LinkSession:
         last, suppressed = self._dropped_logged.get(reason, (None, 0))
         if last is None or now - last >= DROP_LOG_EVERY:
             more = f" ({suppressed} more like it since the last line)" if suppressed else ""
-            log.debug("dropped datagram from %s: %s%s", addr, detail, more)
+            level = logging.WARNING if reason in WARN_DROPS else logging.DEBUG
+            log.log(level, "dropped datagram from %s: %s%s", addr, detail, more)
             self._dropped_logged[reason] = (now, 0)
         else:
             self._dropped_logged[reason] = (last, suppressed + 1)

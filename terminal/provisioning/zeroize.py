@@ -95,6 +95,9 @@ def destroy_plaintext(data_dir: Path | str) -> list[str]:
         for suffix in ("", "-wal", "-shm", "-journal"):
             if _overwrite_and_remove(path.with_name(name + suffix)) and not suffix:
                 gone.append(name)
+    from terminal.daemon.linkstate import RATCHET_FILE
+    if _overwrite_and_remove(data_dir / RATCHET_FILE):    # the link's post-quantum secrets: the pair re-pairs
+        gone.append(RATCHET_FILE)
     voicemail = data_dir / VOICEMAIL_DIR
     if voicemail.is_dir():
         files = [p for p in sorted(voicemail.rglob("*")) if p.is_file()]

@@ -219,7 +219,10 @@ async def run_pair(out_dir: Path, *, echoes: int = 20, loss: float = 0.0, delay:
                 if name.startswith("dropped_"):
                     drops[name[8:]] = drops.get(name[8:], 0) + n
         summary = {
-            "handshake": {"ok": "rtt" in handshake, "ms": round(handshake.get("rtt", 0.0) * 1000, 3)},
+            "handshake": {"ok": "rtt" in handshake, "ms": round(handshake.get("rtt", 0.0) * 1000, 3),
+                          "mode": a.session.mode, "modes_agree": a.session.mode == b.session.mode,
+                          "largest_datagram": max(a.session.largest_sent, b.session.largest_sent),
+                          "pq_exchanges": a.session.stats["pq_exchanges"] + b.session.stats["pq_exchanges"]},
             "echo": {
                 "sent": len(rtts),
                 "received": len(received),

@@ -93,7 +93,7 @@ def test_drops_are_journaled_per_reason_and_shown_by_hotline_status(tmp_path):
     proc = start(b_sim.config_path)
     attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for junk in (b"", b"\x04" + bytes(40), b"\x01" + bytes(147), b"\x09" * 30):
+        for junk in (b"", b"\x04" + bytes(40), b"\x01" + bytes(155), b"\x09" * 30):
             attacker.sendto(junk, b_addr)
         socket_path = tmp_path / "B" / "control.sock"
         out = ""

@@ -19,6 +19,7 @@ GOOD = [
     ("link_up", None, {}),
     ("link_down", None, {"reason": "keepalive timeout"}),
     ("presence", None, {"where": "far", "staffed": False, "motion_age_ms": 700000}),
+    ("link_mode", None, {"mode": "hybrid-mlkem768"}),
     ("link_drops", None, {"dropped": 3, "reasons": "bad_mac:1,malformed:2", "from_us": 1, "to_us": 2}),
     ("message_queued", None, {"message_id": "m1", "precedence": "FLASH"}),
     ("message_sent", None, {"message_id": "m1"}),

@@ -13,12 +13,15 @@ B_ADDR = ("198.51.100.2", 4870)
 
 
 class Net:
-    """Delivers datagrams between sessions by address; `cut` addresses swallow everything."""
+    """Delivers datagrams between sessions by address; `cut` addresses swallow everything, and so
+    does `intercept(src, dst, data)` when it returns True (a test holds the datagram, say, and
+    hands it over later with `inject`)."""
 
     def __init__(self):
         self.by_addr: dict[tuple, LinkSession] = {}
         self.source: dict[int, tuple] = {}
         self.cut: set[tuple] = set()
+        self.intercept = None
         self.now = 0.0
         self.log: list[tuple[float, tuple, tuple, bytes]] = []   # (time, src, dst, data)
 
@@ -45,9 +48,16 @@ class Net:
                     self.log.append((self.now, src, dst, data))
                     if dst in self.cut or src in self.cut:
                         continue
+                    if self.intercept is not None and self.intercept(src, dst, data):
+                        continue
                     target = self.by_addr.get(dst)
                     if target is not None:
                         target.receive_datagram(data, src, self.now)
+
+    def inject(self, src, dst, data):
+        """Deliver `data` now, as if it had just arrived from `src`, and whatever follows from it."""
+        self.by_addr[dst].receive_datagram(data, src, self.now)
+        self.flush()
 
     def advance(self, until: float):
         """Run every timer due up to `until`, in order, delivering as we go."""
@@ -59,8 +69,9 @@ class Net:
             t, session = min(due, key=lambda x: x[0])
             self.now = max(self.now, t)
             session.handle_timer(self.now)
-            self.flush()
+            # (before the flush: what arrives then may make a deadline due at once, rightly)
             assert session.get_timer() is None or session.get_timer() > t, "handle_timer left its deadline due"
+            self.flush()
         self.now = until
 
     def events(self, session):

@@ -157,7 +157,7 @@ def test_drops_are_counted_per_reason(up):
     a, b, net = up
     b.receive_datagram(b"", ("203.0.113.5", 9), 1.0)
     b.receive_datagram(b"\x04" + bytes(40), ("203.0.113.5", 9), 1.0)
-    b.receive_datagram(b"\x01" + bytes(147), ("203.0.113.5", 9), 1.0)
+    b.receive_datagram(b"\x01" + bytes(155), ("203.0.113.5", 9), 1.0)
     b.receive_datagram(bytes(148), ("203.0.113.5", 9), 1.0)
     assert b.drops == {"malformed": 2, "unknown_index": 1, "bad_mac": 1}
     assert b.rejected == 4

@@ -27,7 +27,7 @@ async def test_two_units_handshake_and_echo_over_loopback(tmp_path):
         probe.bind(("127.0.0.1", 0))
         probe.setblocking(False)
         before = b.session.rejected
-        for junk in (b"\x01" + bytes(147), b"\x04\x00\x00\x00" + bytes(40), b"hello?"):
+        for junk in (b"\x01" + bytes(155), b"\x04\x00\x00\x00" + bytes(40), b"hello?"):
             probe.sendto(junk, b_sim.sock.getsockname())
         assert await a.echo_test(b"after junk", timeout=5) is not None
         assert b.session.rejected == before + 3
@@ -57,8 +57,11 @@ async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
     data = load(tmp_path / "A" / "data" / "journal.sqlite")
     verdict = verify(data.records, data.checkpoints, a.keys.identity.signing_public)
     assert verdict.ok and verdict.unsigned_tail == 0
-    own = [r.kind for r in data.records if r.kind != "peer_checkpoint"]   # B may witness A's first checkpoints
+    # B may witness A's first checkpoints; the keys may have gone hybrid before the close, or not yet.
+    own = [r.kind for r in data.records if r.kind not in ("peer_checkpoint", "link_mode")]
     assert own == ["boot", "link_up", "shutdown"]
+    modes = [r.fields["mode"] for r in data.records if r.kind == "link_mode"]
+    assert modes[0] == "classical" and set(modes) <= {"classical", "hybrid-mlkem768"}
 
 
 async def test_a_repeating_adapter_error_is_logged_once_then_once_a_minute(caplog):

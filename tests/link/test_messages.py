@@ -10,7 +10,7 @@ from terminal.link import inner
 from terminal.link.constants import CHANNEL_VOICE
 
 SAMPLES = [
-    Initiation(0x01020304, bytes(range(108)), b"m" * 16, b"n" * 16),
+    Initiation(0x01020304, bytes(range(108)), b"i" * 8, b"m" * 16, b"n" * 16),
     Response(7, 9, bytes(range(48)), b"m" * 16, bytes(16)),
     Transport(0xDEADBEEF, 2**40 + 3, b"c" * 40),
 ]
