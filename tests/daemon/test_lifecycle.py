@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -301,6 +302,11 @@ def test_the_lab_presses_the_button_and_moves_the_hook_on_mock_pins_only(tmp_pat
     a_sim.sock.close()
     b_sim.sock.close()
     proc = start(a_sim.config_path, notify)
+    # Nothing here reads the daemon's log, so drain it: off hook, each handset-audio retry writes
+    # ~5 KB of PortAudio's ALSA noise, and on a loaded machine a full 64 KB pipe blocked the
+    # daemon in a log write and this test with it.
+    drain = threading.Thread(target=proc.stderr.read, daemon=True)
+    drain.start()
     try:
         notify.wait_for("STATUS=on line")
         lab_cmd = [sys.executable, "-m", "terminal.cli", "lab", "hook", "up", "--config", str(a_sim.config_path)]
@@ -310,6 +316,9 @@ def test_the_lab_presses_the_button_and_moves_the_hook_on_mock_pins_only(tmp_pat
         lab_cmd[5] = "down"
         assert subprocess.run(lab_cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0
     finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        drain.join(timeout=5)          # at the end of its output, before stop() closes the pipe
         assert stop(proc) == 0
 
 
@@ -352,7 +361,7 @@ def test_a_zeroize_the_daemon_did_not_see_through_is_finished_when_it_next_start
 
 
 async def test_a_journal_rewritten_while_on_line_takes_the_unit_off_the_line(tmp_path):
-    from terminal.journal import canonical, load_sqlite
+    from terminal.journal import canonical, load_sqlite, schema
     from terminal.sim.call import bring_up
     from terminal.sim.run import load_unit
     from tests.journal.helpers import unlock
@@ -365,12 +374,15 @@ async def test_a_journal_rewritten_while_on_line_takes_the_unit_off_the_line(tmp
     try:
         await a.journal.flush()
         journal = tmp_path / "A" / "data" / "journal.sqlite"
-        last = load_sqlite(journal).records[-1]
-        body = {**last.body(), "seq": last.seq + 1, "kind": "link_up", "fields": {}, "prev_hash": last.hash}
         with unlock(journal) as s:                               # someone appends behind the unit's back
+            s.execute("BEGIN IMMEDIATE")     # the tail read and the insert in one write lock: a record the
+            last = schema.record_from_row(   # unit journals meanwhile (the peer's witness) waits for it
+                s.execute(schema.SELECT_RECORDS + " ORDER BY seq DESC LIMIT 1").fetchone())
+            body = {**last.body(), "seq": last.seq + 1, "kind": "link_up", "fields": {}, "prev_hash": last.hash}
             s.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (body["seq"], last.wall_us, last.mono_us, last.boot_id, "link_up", None, "{}", last.hash,
                        canonical.record_hash(body)))
+            s.execute("COMMIT")
         assert (await asyncio.wrap_future(a.journal.record("link_down", reason="probe"))) is None
         await asyncio.wait_for(reloads.wait(), 5)               # off the line, to fail its check on reload
         assert a.journal.rewritten and a.call.hardware.leds["fault"].is_lit
