@@ -80,7 +80,8 @@ def cmd_info(options, device) -> int:
     peer = result["peer"]
     text = (
         f"unit {result['unit_id']}  firmware {result['firmware']}  protocol {result['protocol']}  state {result['state']}\n"
-        + _identity_text(result["identity"])
+        + ("  keys from firmware before the post-quantum keys: press the button and run `hotline-host enrol` "
+           "to add ML-KEM-768 and ML-DSA-65" if result.get("legacy_keys") else _identity_text(result["identity"]))
         + (f"\n  peer {peer['unit_id']} at {', '.join(peer['endpoints'])}  fingerprint {peer['fingerprint']}"
            f"{'  (with pre-shared key)' if peer['psk'] else ''}" if peer else "\n  no peer installed")
         + ("\n  provisioning button: pressed within the last minute" if result["button_pressed"] else "")
@@ -92,7 +93,9 @@ def cmd_info(options, device) -> int:
 def cmd_enrol(options, device) -> int:
     with _connect(options, device) as dev:
         result = commands.enrol(dev)
-    head = "new keys generated on the unit" if result["created"] else "the unit already has keys; kept them"
+    head = ("post-quantum keys (ML-KEM-768, ML-DSA-65) added beside the unit's X25519 and Ed25519 keys; the "
+            "fingerprint changed: export the bundle and pair both units again" if result.get("upgraded") else
+            "new keys generated on the unit" if result["created"] else "the unit already has keys; kept them")
     if result.get("archived_journal"):
         head += f"\nthe journal signed by the old keys was archived on the unit as {result['archived_journal']}"
     _print(options, result, head + "\n" + _identity_text(result["identity"]))
@@ -297,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = journal.add_parser("verify", help="check a pulled journal's hash chain and signatures", parents=[common])
     p.add_argument("file", type=Path, help="a pulled journal (SQLite) or JSON export")
     p.add_argument("--bundle", type=Path, help="the unit's identity bundle (its signing key is trusted)")
-    p.add_argument("--public-key", help="the unit's Ed25519 public key (base64, hex or a file)")
+    p.add_argument("--public-key", help="the unit's Ed25519 public key (base64, hex or a file); an identity JSON "
+                                        "file gives its ML-DSA-65 key too (a bare Ed25519 key gives ED25519 ONLY)")
     p.add_argument("--witness", type=Path, metavar="PEER_JOURNAL",
                    help="the peer unit's pulled journal: check this one against the checkpoints it witnessed")
     p.set_defaults(func=cmd_journal_verify)

@@ -42,7 +42,7 @@ def read_bundle(path: Path) -> tuple[dict, PeerBundle]:
         doc = json.loads(Path(path).read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HostError(f"{path}: cannot read the identity bundle: {exc}") from None
-    return doc, verify_bundle(doc)
+    return doc, verify_bundle(doc, f"{path}")
 
 
 def read_psk(path: Path) -> str:

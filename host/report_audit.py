@@ -38,7 +38,7 @@ def expected_key(data: JournalData, given: KeyGiven) -> tuple[ExpectedKey | None
         raise TypeError(f"a journal's key must be an ExpectedKey, raw signing key bytes or None, not {given!r}")
     if data.public_key is None:
         return None, False
-    return ExpectedKey(data.public_key, data.static_public, FILE_KEY), False
+    return ExpectedKey(data.public_key, data.static_public, FILE_KEY, None, data.mldsa_public, data.mlkem_public), False
 
 
 def _gap(g: Gap) -> dict:
@@ -59,7 +59,8 @@ def verification(data: JournalData, given: KeyGiven, witness: JournalData | None
     notes = []
     if expected is None:
         return {"status": NOT_VERIFIED, "ok": None, "reason": "no public key was given and the file names none",
-                "key": "none", "trusted": False, "public_key": None, "fingerprint": None,
+                "key": "none", "trusted": False, "public_key": None, "mldsa_public_key": None,
+                "signatures": "none", "mldsa_checked": False, "fingerprint": None,
                 "signer_fingerprint": None, "records": len(data.records), "checkpoints": 0,
                 "last_checkpoint_seq": None, "unsigned_tail": len(data.records), "problem_count": 0,
                 "problems": [], "gaps": [_gap(g) for g in _unverified_gaps(data)], "witness": None,
@@ -78,6 +79,8 @@ def verification(data: JournalData, given: KeyGiven, witness: JournalData | None
     return {
         "status": v.status, "ok": v.ok, "reason": v.reason, "key": expected.source or GIVEN_KEY,
         "trusted": trusted, "public_key": expected.signing_public.hex(),
+        "mldsa_public_key": None if expected.mldsa_public is None else expected.mldsa_public.hex(),
+        "signatures": v.signatures, "mldsa_checked": v.mldsa_checked,
         "fingerprint": result.expected_fingerprint, "signer_fingerprint": result.signer_fingerprint,
         "records": v.records, "checkpoints": v.checkpoints, "last_checkpoint_seq": v.last_checkpoint_seq,
         "unsigned_tail": v.unsigned_tail, "problem_count": v.problem_count,

@@ -128,7 +128,7 @@ def _banner(pair: dict) -> str:
         witnessed = all(v["witness"] and v["witness"]["matched"] for v in verdicts)
         which = {1: "The journal is", 2: "Both journals are"}.get(len(verdicts), f"All {len(verdicts)} journals are")
         out.append(f'<div class="banner ok" data-banner="intact">{which} intact: every record '
-                   "is covered by a valid signature of the expected key"
+                   "is covered by valid Ed25519 and ML-DSA-65 signatures of the expected keys"
                    + (", and each matches what the other unit witnessed" if witnessed else "") + ".</div>")
     if pair["gaps"]:
         items = "".join(f'<li>{_e(g["unit"])}: {g["lost"]} record(s) not written, {_t(g["from_us"])} to '
@@ -292,7 +292,9 @@ def _verification_html(stats: dict) -> str:
     items = [f'key: {_e(v["key"])}; spoken fingerprint {_fp(v["fingerprint"])}',
              f'{v["records"]} records, {v["checkpoints"]} signed checkpoints'
              + (f', the last at record {v["last_checkpoint_seq"]}' if v["last_checkpoint_seq"] else "")
-             + f', {v["unsigned_tail"]} record(s) after it unsigned']
+             + f', {v["unsigned_tail"]} record(s) after it unsigned',
+             f'signatures: {_e(v.get("signatures", "none"))}'
+             + ("" if v.get("mldsa_checked") else " (ML-DSA-65 not checked: no ML-DSA-65 key given)")]
     if v["signer_fingerprint"]:
         items.insert(1, f'signed by fingerprint {_fp(v["signer_fingerprint"])}, not the expected one')
     items += [f'<span class="bad">{_e(p)}</span>' for p in v["problems"]]

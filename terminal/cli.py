@@ -20,6 +20,8 @@ def cmd_keygen(args) -> int:
     else:
         print(f"static public key:  {identity.as_dict()['static_public']}")
         print(f"signing public key: {identity.as_dict()['signing_public']}")
+        print(f"ML-KEM-768 key:     {len(identity.mlkem_public)} bytes, ML-DSA-65 key: "
+              f"{len(identity.mldsa_public)} bytes (both in --json and in the identity bundle)")
         print(f"fingerprint:        {identity.fingerprint}")
         print("Read the fingerprint aloud to the far side's technician; they compare it with theirs.")
     return 0

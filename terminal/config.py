@@ -16,8 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from terminal.errors import ConfigError
-from terminal.keys import decode_key
+from terminal.errors import ConfigError, KeyFileError
+from terminal.keys import MLDSA65_PUBLIC_LEN, MLKEM768_PUBLIC_LEN, decode_key
 
 _MISSING = object()
 
@@ -109,6 +109,18 @@ def _key32(raw, _base) -> bytes:
     return decode_key(raw, "expected the base64 of a 32-byte key; this value")
 
 
+def _public_key(length: int, name: str):
+    def parse(raw, _base) -> bytes:
+        if not isinstance(raw, str):
+            raise ValueError(f"expected the base64 of the {length}-byte {name} public key")
+        try:
+            return decode_key(raw, f"expected the base64 of the {length}-byte {name} public key; this value", length)
+        except KeyFileError as exc:
+            raise ValueError(str(exc)) from None
+    return parse
+
+
+
 def _choice(*choices):
     def parse(raw, _base):
         if raw not in choices or isinstance(raw, bool):
@@ -139,6 +151,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "id": Field(_string(r"[A-Za-z0-9_-]{1,32}", ", 1-32 letters, digits, '-' or '_'")),
         "static_public": Field(_key32),
         "signing_public": Field(_key32),
+        # Written by pairing with a format-2 bundle. Absent in a pairing made by firmware before the
+        # post-quantum keys: the config still loads (so the technician can pair again over USB),
+        # but the power-on self-test fails it (selftest/integrity.check_config).
+        "mlkem_public": Field(_public_key(MLKEM768_PUBLIC_LEN, "ML-KEM-768"), None),
+        "mldsa_public": Field(_public_key(MLDSA65_PUBLIC_LEN, "ML-DSA-65"), None),
         "endpoints": Field(_endpoints),
         "psk": Field(_optional(_key32), None, secret=True),
     },

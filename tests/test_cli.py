@@ -15,7 +15,7 @@ def test_keygen_prints_identity_and_never_the_private_key(tmp_path, capsys):
     assert main(["keygen", "--dir", str(tmp_path / "k"), "--json"]) == 0
     out = capsys.readouterr().out
     identity = json.loads(out)
-    assert set(identity) == {"static_public", "signing_public", "fingerprint"}
+    assert set(identity) == {"static_public", "signing_public", "mlkem_public", "mldsa_public", "fingerprint"}
     private = (tmp_path / "k" / PRIVATE_KEYS_FILE).read_text()
     for line in private.splitlines()[1:]:
         assert line.split(" = ")[1] not in out

@@ -39,7 +39,7 @@ from terminal.daemon.offline import OffLine, fault_led
 from terminal.daemon.unit import Unit
 from terminal.provisioning.zeroize import finish_pending
 from terminal.errors import ConfigError, HotlineError
-from terminal.keys import PRIVATE_KEYS_FILE, load_keys
+from terminal.keys import PRIVATE_KEYS_FILE, is_legacy, load_keys
 from terminal.link.events import PeerReachable, PeerUnreachable
 from terminal.selftest.post import run_post
 from terminal.selftest.runner import journal_recorder
@@ -117,8 +117,14 @@ def _provisioned(cfg) -> str | None:
     """Why a unit whose config loads is not provisioned yet, or None."""
     if not (cfg.unit.key_dir / PRIVATE_KEYS_FILE).exists():
         return f"no keys in {cfg.unit.key_dir} (enrol it: `hotline-host enrol`)"
+    if is_legacy(cfg.unit.key_dir):
+        return ("keys from firmware before the post-quantum keys (add ML-KEM-768 and ML-DSA-65: "
+                "`hotline-host enrol`, then pair both units again)")
     if cfg.peer is None:
         return "no peer (pair it: `hotline-host pair --peer FAR.bundle.json`)"
+    if cfg.peer.mlkem_public is None or cfg.peer.mldsa_public is None:
+        return (f"peer {cfg.peer.id} was paired by firmware before the post-quantum keys "
+                "(pair again: `hotline-host pair --peer FAR.bundle.json`, a format-2 bundle)")
     return None
 
 

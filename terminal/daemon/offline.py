@@ -82,7 +82,7 @@ def _journal(cfg, verdict: PostVerdict) -> int:
     signing = None                          # as the self-test found it, even if mended since
     if key_ok:
         try:
-            signing = load_keys(cfg.unit.key_dir).signing
+            signing = load_keys(cfg.unit.key_dir).journal_signer
         except (HotlineError, OSError, ValueError):
             pass
     if signing is None:

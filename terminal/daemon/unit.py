@@ -138,8 +138,8 @@ class Unit:
         journal_path, head_path = unit_journal(self.config.unit)
         loop = self.loop
         self.journal = JournalWriter(
-            Journal(journal_path, self.keys.signing, unit=self.name, head_path=head_path,
-                    static_public=self.keys.identity.static_public),
+            Journal(journal_path, self.keys.journal_signer, unit=self.name, head_path=head_path,
+                    static_public=self.keys.identity.static_public, mlkem_public=self.keys.identity.mlkem_public),
             on_fault=lambda reason: loop.call_soon_threadsafe(self._journal_fault, reason),
             on_checkpoint=lambda cp, kinds: loop.call_soon_threadsafe(self._signed, cp, kinds))
         self.journal.record("boot", version=__version__)

@@ -2,12 +2,13 @@
 witness -> a verdict, in words and as JSON. Shared by `hotline journal verify`,
 `hotline-host journal verify`, the HTML report, the simulation and the unit's self-test.
 
-The expected key comes from what the technicians compared by phone: the unit's
-identity bundle (its spoken fingerprint covers both of its public keys), an
-identity JSON, or a bare signing key. Verdicts name keys by that spoken
-fingerprint; a journal file also names its own keys in its meta, which is
-informational (whoever edits the file can change it) and used only to say
-whose signature a WRONG KEY journal carries.
+The expected keys come from what the technicians compared by phone: the unit's
+identity bundle (its spoken fingerprint covers all four of its public keys), an
+identity JSON, or a bare Ed25519 signing key, which can only ever give ED25519
+ONLY, since it says nothing about the unit's ML-DSA-65 key. Verdicts name keys by
+that spoken fingerprint; a journal file also names its own keys in its meta,
+which is informational (whoever edits the file can change it) and used only to
+say whose signature a WRONG KEY journal carries.
 """
 
 from __future__ import annotations
@@ -19,19 +20,32 @@ from pathlib import Path
 from terminal.errors import HotlineError
 from terminal.journal.errors import JournalFormatError
 from terminal.journal.load import JournalData, load
-from terminal.journal.pubkey import parse_public_key
+from terminal.journal.pubkey import parse_identity
+from terminal.journal.signatures import PublicKeys
 from terminal.journal.verify import Verdict, verify, witnessed_from, witnessed_signers
 from terminal.keys import fingerprint
 
 
 @dataclass(frozen=True)
 class ExpectedKey:
-    """The key a journal must be signed by, and where the auditor got it."""
+    """The keys a journal must be signed by, and where the auditor got them."""
 
     signing_public: bytes
     static_public: bytes | None = None
     source: str = ""
     unit_id: str | None = None
+    mldsa_public: bytes | None = None      # None: a bare Ed25519 key; the verdict can then be ED25519 ONLY at best
+    mlkem_public: bytes | None = None      # only for the spoken fingerprint
+
+    @classmethod
+    def of_identity(cls, identity, source: str = "", unit_id: str | None = None) -> ExpectedKey:
+        """From a terminal.keys.Identity (a unit's own keys, or a bundle's)."""
+        return cls(identity.signing_public, identity.static_public, source, unit_id, identity.mldsa_public,
+                   identity.mlkem_public)
+
+    @property
+    def public_keys(self) -> PublicKeys:
+        return PublicKeys(self.signing_public, self.mldsa_public)
 
 
 def key_from_bundle(path: Path | str) -> ExpectedKey:
@@ -48,19 +62,27 @@ def key_from_bundle(path: Path | str) -> ExpectedKey:
         bundle = verify_bundle(doc)
     except HotlineError as exc:
         raise JournalFormatError(f"{path}: not a valid identity bundle ({exc})") from None
-    return ExpectedKey(bundle.signing_public, bundle.static_public, str(path), bundle.unit_id)
+    return ExpectedKey(bundle.signing_public, bundle.static_public, str(path), bundle.unit_id,
+                       bundle.mldsa_public, bundle.mlkem_public)
 
 
 def key_from_text(value: str) -> ExpectedKey:
-    """A bare signing key (base64, hex) or a file holding one or an identity JSON."""
-    return ExpectedKey(parse_public_key(value), None, value if Path(value).is_file() else "public key")
+    """A bare signing key (base64, hex) or a file holding one or an identity JSON (whose ML-DSA-65
+    and other keys are taken too, as `hotline identity` exports them)."""
+    keys = parse_identity(value)
+    return ExpectedKey(keys["signing_public"], keys.get("static_public"),
+                       value if Path(value).is_file() else "public key", None,
+                       keys.get("mldsa_public"), keys.get("mlkem_public"))
 
 
-def spoken(signing_public: bytes, static_public: bytes | None) -> str:
-    """The fingerprint the technicians read aloud, or, without the static key, the signing key's start."""
-    if static_public is None:
-        return f"signing key {signing_public.hex()[:16]}... (no static key to make the spoken fingerprint)"
-    return fingerprint(static_public, signing_public)
+def spoken(signing_public: bytes, static_public: bytes | None, mlkem_public: bytes | None = None,
+           mldsa_public: bytes | None = None) -> str:
+    """The fingerprint the technicians read aloud (it covers all four public keys), or, without
+    them all, the signing key's start."""
+    if static_public is None or mlkem_public is None or mldsa_public is None:
+        return (f"signing key {signing_public.hex()[:16]}... (not all four public keys are known, so no "
+                "spoken fingerprint)")
+    return fingerprint(static_public, signing_public, mlkem_public, mldsa_public)
 
 
 @dataclass
@@ -97,15 +119,18 @@ def audit(data: JournalData, expected: ExpectedKey, *, witness: JournalData | No
             raise JournalFormatError(
                 f"{witness.source}: a witness journal from a different pair: it holds checkpoints of "
                 f"{len(others)} other key(s), none of the unit expected ({spoken(*_keys(expected))})")
-    verdict = verify(data.records, data.checkpoints, expected.signing_public, witnessed=witnessed,
-                     claimed_key=data.public_key, signatures=signatures)
-    static = expected.static_public
-    if static is None and data.public_key == expected.signing_public:
-        static = data.static_public       # the file's own note of its static key, for the spoken form
+    verdict = verify(data.records, data.checkpoints, expected.public_keys, witnessed=witnessed,
+                     claimed_key=data.claimed_keys, signatures=signatures)
+    static, mlkem, mldsa = expected.static_public, expected.mlkem_public, expected.mldsa_public
+    if data.public_key == expected.signing_public and mldsa in (None, data.mldsa_public):
+        # the file's own note of its other keys, for the spoken form only (never to verify with)
+        static, mlkem, mldsa = static or data.static_public, mlkem or data.mlkem_public, mldsa or data.mldsa_public
     signer_fp = None
     if verdict.signer is not None:
-        signer_fp = spoken(verdict.signer, data.static_public if data.public_key == verdict.signer else None)
-    return Audit(verdict, data.source, expected, spoken(expected.signing_public, static), signer_fp,
+        own = data.public_key == verdict.signer
+        signer_fp = spoken(verdict.signer, data.static_public if own else None, data.mlkem_public if own else None,
+                           verdict.signer_mldsa)
+    return Audit(verdict, data.source, expected, spoken(expected.signing_public, static, mlkem, mldsa), signer_fp,
                  None if witness is None else witness.source)
 
 
@@ -114,8 +139,8 @@ def audit_file(path: Path | str, expected: ExpectedKey, *, witness: Path | str |
     return audit(load(path), expected, witness=None if witness is None else load(witness), signatures=signatures)
 
 
-def _keys(expected: ExpectedKey) -> tuple[bytes, bytes | None]:
-    return expected.signing_public, expected.static_public
+def _keys(expected: ExpectedKey) -> tuple:
+    return expected.signing_public, expected.static_public, expected.mlkem_public, expected.mldsa_public
 
 
 def describe(a: Audit) -> str:
@@ -130,13 +155,18 @@ def describe(a: Audit) -> str:
     else:
         lines.append(f"  unit fingerprint {a.expected_fingerprint}")
     lines.append(f"  {v.records} records ({span}), {v.checkpoints} signed checkpoints, "
-                 f"{v.unsigned_tail} unsigned")
+                 f"{v.unsigned_tail} unsigned; signatures: {v.signatures}"
+                 + ("" if v.mldsa_checked else " (ML-DSA-65 not checked: no ML-DSA-65 key given)"))
+    if v.ed25519_only_checkpoints and v.hybrid_seq:
+        lines.append(f"  {v.ed25519_only_checkpoints} checkpoint(s) before record {v.first_hybrid_seq} carry "
+                     "Ed25519 only (written before the unit had its ML-DSA-65 key); the hybrid checkpoint at "
+                     f"record {v.hybrid_seq} covers them through the hash chain")
     if v.witness is not None:
         w = v.witness
         seen = (f"{w.matched} of its checkpoints witnessed by the peer, the last at record {w.last_seq}"
                 if w.matched else "none of its checkpoints is in the witness journal")
         lines.append(f"  witness {a.witness_path}: {seen}"
-                     + (f"; {w.foreign} witnessed entries not signed by this unit" if w.foreign else ""))
+                     + (f"; {w.foreign} witnessed entries whose signatures are not this unit's" if w.foreign else ""))
     for gap in v.gaps:
         lines.append(f"  {gap}")
     if v.status != "WRONG KEY":

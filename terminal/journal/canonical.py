@@ -13,7 +13,8 @@ import hashlib
 import json
 
 RECORD_DOMAIN = b"hotline journal record v1\n"
-CHECKPOINT_DOMAIN = b"hotline journal checkpoint v1\n"
+CHECKPOINT_DOMAIN = b"hotline journal checkpoint v1\n"                  # Ed25519 alone (format 1)
+HYBRID_CHECKPOINT_DOMAIN = b"hotline journal checkpoint v2 ed25519+mldsa65\n"   # both sign these bytes
 GENESIS_HASH = "0" * 64
 
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -29,6 +30,9 @@ def record_hash(body: dict) -> str:
     return hashlib.sha256(RECORD_DOMAIN + encode(body)).hexdigest()
 
 
-def checkpoint_message(seq: int, record_hash_hex: str, wall_us: int) -> bytes:
-    """The bytes a checkpoint signature covers."""
-    return CHECKPOINT_DOMAIN + encode({"hash": record_hash_hex, "seq": seq, "wall_us": wall_us})
+def checkpoint_message(seq: int, record_hash_hex: str, wall_us: int, *, hybrid: bool = False) -> bytes:
+    """The bytes a checkpoint's signatures cover: with `hybrid`, both the Ed25519 and the
+    ML-DSA-65 signature, under a domain line that names both (so the Ed25519 signature alone
+    shows that an ML-DSA-65 one belongs beside it); without, the Ed25519-only form of format 1."""
+    domain = HYBRID_CHECKPOINT_DOMAIN if hybrid else CHECKPOINT_DOMAIN
+    return domain + encode({"hash": record_hash_hex, "seq": seq, "wall_us": wall_us})

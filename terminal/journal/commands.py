@@ -21,15 +21,16 @@ def register(subparsers) -> None:
     journal = subparsers.add_parser("journal", help="verify or export the ring/answer journal")
     sub = journal.add_subparsers(dest="journal_command", required=True, metavar="{verify,export}")
 
-    v = sub.add_parser("verify", help="check the hash chain, the signatures and the peer's witness; "
-                                      "exit 0 only if intact, 1 if not, 2 on unusable input")
+    v = sub.add_parser("verify", help="check the hash chain, the Ed25519 and ML-DSA-65 signatures and the "
+                                      "peer's witness; exit 0 only if intact, 1 if not, 2 on unusable input")
     source = v.add_mutually_exclusive_group(required=True)
     source.add_argument("--db", type=Path, help="the journal's SQLite file")
     source.add_argument("--export", type=Path, metavar="FILE", help="a JSON export instead of the database")
     key = v.add_mutually_exclusive_group(required=True)
     key.add_argument("--bundle", type=Path, help="the unit's identity bundle (the key its fingerprint names)")
     key.add_argument("--public-key", metavar="KEY",
-                     help="the unit's Ed25519 public key: base64, hex, or a file (identity JSON accepted)")
+                     help="the unit's Ed25519 public key: base64, hex, or a file; an identity JSON gives its "
+                          "ML-DSA-65 key too (a bare Ed25519 key can only give ED25519 ONLY)")
     key.add_argument("--key-dir", type=Path, help="the unit's key directory (on the unit itself)")
     v.add_argument("--witness", type=Path, metavar="PEER_JOURNAL",
                    help="the peer unit's journal: hold this journal to the checkpoints the peer witnessed")
@@ -50,7 +51,7 @@ def expected_key(args) -> ExpectedKey:
     if args.key_dir is not None:
         from terminal.keys import load_keys
         identity = load_keys(args.key_dir).identity
-        return ExpectedKey(identity.signing_public, identity.static_public, str(args.key_dir))
+        return ExpectedKey.of_identity(identity, str(args.key_dir))
     if args.bundle is not None:
         return key_from_bundle(args.bundle)
     return key_from_text(args.public_key)

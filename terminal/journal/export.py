@@ -25,6 +25,8 @@ def to_json(data: JournalData) -> str:
         "unit": data.unit,
         "public_key": data.public_key.hex() if data.public_key else None,
         "static_public": data.static_public.hex() if data.static_public else None,
+        "mldsa_public": data.mldsa_public.hex() if data.mldsa_public else None,
+        "mlkem_public": data.mlkem_public.hex() if data.mlkem_public else None,
         "records": [r.as_dict() for r in data.records],
         "checkpoints": [c.as_dict() for c in data.checkpoints],
     }

@@ -105,8 +105,10 @@ KINDS: dict[str, Kind] = {
     "clock_step": Kind("optional", {"step_us": INT}),
     # The peer's signed checkpoint, as it sent it: this unit witnesses the peer's journal
     # (terminal/journal/verify.py checks the peer's journal against these).
+    # mldsa_signature (base64) is absent only in a checkpoint from firmware before ML-DSA-65.
     "peer_checkpoint": Kind("optional", {"seq": COUNT, "hash": TEXT, "wall_us": INT, "signature": TEXT,
-                                         "signer": TEXT}, {"peer": TEXT, "recovered": FLAG}),
+                                         "signer": TEXT}, {"mldsa_signature": TEXT, "peer": TEXT,
+                                                           "recovered": FLAG}),
     # Appends the unit could not write (disk full, I/O error), said as soon as it could write again:
     # how many, which kinds ("ring_started:1,answered:1"), their time span and why.
     "gap": Kind("optional", {"lost": COUNT, "kinds": TEXT, "from_us": INT, "to_us": INT, "reason": TEXT}),

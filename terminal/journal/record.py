@@ -13,7 +13,7 @@ from terminal.journal import canonical
 from terminal.journal.errors import JournalFormatError
 
 RECORD_COLUMNS = ("seq", "wall_us", "mono_us", "boot_id", "kind", "call_id", "fields", "prev_hash", "hash")
-CHECKPOINT_COLUMNS = ("seq", "hash", "wall_us", "signature")
+CHECKPOINT_COLUMNS = ("seq", "hash", "wall_us", "signature", "mldsa_signature")
 
 
 def _int(v) -> bool:
@@ -29,10 +29,13 @@ _RECORD_TYPES = {
     "call_id": lambda v: v is None or isinstance(v, str), "fields": lambda v: isinstance(v, dict),
     "prev_hash": _str, "hash": _str,
 }
-_CHECKPOINT_TYPES = {"seq": _int, "hash": _str, "wall_us": _int, "signature": _str}
+_CHECKPOINT_TYPES = {"seq": _int, "hash": _str, "wall_us": _int}
+# A signature left out (or null) is read as missing, for the verifier to name, not refused here.
+_OPTIONAL_CHECKPOINT_TYPES = {"signature": lambda v: v is None or isinstance(v, str),
+                              "mldsa_signature": lambda v: v is None or isinstance(v, str)}
 
 
-def _typed(d, types: dict, what: str) -> dict:
+def _typed(d, types: dict, what: str, optional: dict | None = None) -> dict:
     if not isinstance(d, dict):
         raise JournalFormatError(f"{what}: expected an object, got {type(d).__name__}")
     for name, ok in types.items():
@@ -40,7 +43,15 @@ def _typed(d, types: dict, what: str) -> dict:
             raise JournalFormatError(f"{what}: missing {name!r}")
         if not ok(d[name]):
             raise JournalFormatError(f"{what}: {name!r} has the wrong type ({d[name]!r})")
+    for name, ok in (optional or {}).items():
+        if not ok(d.get(name)):
+            raise JournalFormatError(f"{what}: {name!r} has the wrong type ({_short(d[name])})")
     return d
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +88,28 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """A signature by the unit's Ed25519 key over (seq, hash of record seq, wall time)."""
+    """The unit's signatures over (seq, hash of record seq, wall time): Ed25519 and, in a
+    hybrid checkpoint, ML-DSA-65 over the same bytes (terminal/journal/signatures.py)."""
 
     seq: int
     hash: str
     wall_us: int
-    signature: str  # hex
+    signature: str                        # Ed25519, hex ("" when it is missing)
+    mldsa_signature: str | None = None    # ML-DSA-65, base64; None in an Ed25519-only checkpoint
+
+    @property
+    def hybrid(self) -> bool:
+        """Does it carry an ML-DSA-65 signature (whether or not it verifies)?"""
+        return self.mldsa_signature not in (None, "")
 
     def message(self) -> bytes:
-        return canonical.checkpoint_message(self.seq, self.hash, self.wall_us)
+        return canonical.checkpoint_message(self.seq, self.hash, self.wall_us, hybrid=self.hybrid)
 
     def as_dict(self) -> dict:
-        return {"seq": self.seq, "hash": self.hash, "wall_us": self.wall_us, "signature": self.signature}
+        return {"seq": self.seq, "hash": self.hash, "wall_us": self.wall_us, "signature": self.signature,
+                "mldsa_signature": self.mldsa_signature}
 
     @classmethod
     def from_dict(cls, d, where: str = "checkpoint") -> Checkpoint:
-        d = _typed(d, _CHECKPOINT_TYPES, where)
-        return cls(**{name: d[name] for name in CHECKPOINT_COLUMNS})
+        d = _typed(d, _CHECKPOINT_TYPES, where, _OPTIONAL_CHECKPOINT_TYPES)
+        return cls(d["seq"], d["hash"], d["wall_us"], d.get("signature") or "", d.get("mldsa_signature"))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
+from terminal.journal.signatures import ED25519_SIGNATURE_LEN, decode_mldsa
+
 # outgoing state -> the journal kinds a message in that state has been through
 _OUTGOING = {
     "queued": ("message_queued",),
@@ -49,10 +51,21 @@ def missing_text(messages: Iterable, journalled: set[tuple[str, str, str]]) -> l
 
 def checkpoint_fields(item: dict) -> dict:
     """peer_checkpoint fields from a witnessed-checkpoint item of the records channel
-    (KeyError or TypeError if it is malformed)."""
+    (KeyError, TypeError or ValueError, saying which field, if it is malformed).
+
+    The signatures' sizes are checked here, since nothing else on the receiving side can:
+    the witness does not hold the peer's keys' trust, it keeps what it was sent for the auditor."""
     fields = {name: item[name] for name in ("seq", "hash", "wall_us", "signature", "signer")}
     if not all(isinstance(fields[n], str) for n in ("hash", "signature", "signer")):
         raise TypeError("checkpoint hash, signature and signer must be strings")
+    if len(fields["signature"]) != 2 * ED25519_SIGNATURE_LEN:
+        raise ValueError(f"witnessed checkpoint {fields['seq']!r}: signature is {len(fields['signature'])} hex "
+                         f"characters; expected {2 * ED25519_SIGNATURE_LEN}")
+    if item.get("mldsa_signature") is not None:
+        raw, bad = decode_mldsa(item["mldsa_signature"])
+        if bad is not None:
+            raise ValueError(f"witnessed checkpoint {fields['seq']!r}: mldsa_signature is {bad}")
+        fields["mldsa_signature"] = item["mldsa_signature"]
     return fields
 
 

@@ -16,7 +16,13 @@ Durability, chosen deliberately:
   (`checkpoint_every=1`, the default), so what is on disk is signed: a power
   cut can lose the transaction being written, never leave it unsigned. The
   daemon's writer groups appends that queue up meanwhile into one transaction
-  (`append_many`): one fsync and one signature for the lot.
+  (`append_many`): one fsync and one checkpoint for the lot. A checkpoint is
+  signed with Ed25519 and ML-DSA-65 over the same bytes (SigningKeys, see
+  signatures.py); ML-DSA-65 signing is most of its cost (about 1 ms).
+- A format-1 journal (Ed25519-only checkpoints, from firmware before ML-DSA-65)
+  is migrated at open (schema.migrate) and continued: its next checkpoint is
+  hybrid and covers every record before it. A journal that names an ML-DSA-65
+  key is never continued by a signer without one, nor by another ML-DSA-65 key.
 - The head file (`head_path`, beside the unit's keys, outside this database)
   holds the last record this unit wrote: its sequence number and hash, written
   atomically after every commit. At open and inside every append the journal
@@ -60,6 +66,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.journal import canonical, schema
 from terminal.journal.errors import JournalFormatError, JournalRewritten
+from terminal.journal.signatures import PublicKeys, SigningKeys
 from terminal.journal.verify import signature_ok
 from terminal.journal.kinds import check_record
 from terminal.journal.record import Checkpoint, Record
@@ -105,7 +112,10 @@ def writer_lock(journal: Path | str, exclusive: bool = False) -> int:
     return fd
 
 
-def public_key_bytes(key: Ed25519PrivateKey) -> bytes:
+def public_key_bytes(key: Ed25519PrivateKey | SigningKeys) -> bytes:
+    """The raw Ed25519 public key (of SigningKeys: of its Ed25519 half)."""
+    if isinstance(key, SigningKeys):
+        key = key.ed25519
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -128,7 +138,7 @@ class Journal:
     def __init__(
         self,
         path: Path | str,
-        signing_key: Ed25519PrivateKey | None,
+        signing_key: SigningKeys | None,
         *,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
@@ -137,11 +147,15 @@ class Journal:
         unit: str | None = None,
         head_path: Path | str | None = None,
         static_public: bytes | None = None,
+        mlkem_public: bytes | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
         mono_ns: Callable[[], int] = time.monotonic_ns,
     ):
         if checkpoint_every < 1 or checkpoint_seconds <= 0:
             raise ValueError("checkpoint_every must be >= 1 and checkpoint_seconds > 0")
+        if signing_key is not None and not isinstance(signing_key, SigningKeys):
+            raise TypeError("the journal signs with SigningKeys (Ed25519 and ML-DSA-65: UnitKeys.journal_signer), "
+                            f"not {type(signing_key).__name__}")
         self.path = Path(path)
         self._key = signing_key
         self._every = checkpoint_every
@@ -154,6 +168,7 @@ class Journal:
         self._head_path = None if head_path is None else Path(head_path)
         self._head: tuple[int, str] | None = None     # the last record this unit wrote
         self._static_public = static_public
+        self._mlkem_public = mlkem_public
         self.last_checkpoint: Checkpoint | None = None
         try:
             # a file object, so even a Journal dropped without close() lets go when collected
@@ -182,22 +197,31 @@ class Journal:
             raise JournalFormatError(f"{self.path}: SQLite refused WAL mode (is it on a network filesystem?)")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(schema.SCHEMA)
-        own_key = public_key_bytes(self._key).hex() if self._key is not None else None
+        own = self._key.public if self._key is not None else None
+        own_key = own.ed25519.hex() if own is not None else None
+        own_mldsa = own.mldsa.hex() if own is not None and own.mldsa is not None else None
         meta = dict(db.execute("SELECT key, value FROM meta"))
         if own_key is not None and meta.get("public_key", own_key) != own_key:
             raise JournalFormatError(
                 f"{self.path}: this journal was signed by another key ({meta['public_key'][:16]}...); "
                 "start a new journal file after re-keying a unit")
-        if int(meta.get("format", schema.FORMAT_VERSION)) != schema.FORMAT_VERSION:
-            raise JournalFormatError(f"{self.path}: journal format {meta['format']}, expected {schema.FORMAT_VERSION}")
+        if own_key is not None and "mldsa_public" in meta and meta["mldsa_public"] != own_mldsa:
+            raise JournalFormatError(
+                f"{self.path}: this journal is signed with ML-DSA-65 too, by "
+                + ("another ML-DSA-65 key; start a new journal file after re-keying a unit" if own_mldsa else
+                   "a key this signer does not have: continuing it with Ed25519 alone would downgrade it"))
         with immediate(db):
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(schema.FORMAT_VERSION),))
+            schema.migrate(db, self.path)
             if own_key is not None:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (own_key,))
+            if own_mldsa is not None:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('mldsa_public', ?)", (own_mldsa,))
             if unit:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('unit', ?)", (unit,))
             if self._static_public is not None and own_key is not None:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('static_public', ?)", (self._static_public.hex(),))
+            if self._mlkem_public is not None and own_mldsa is not None:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('mlkem_public', ?)", (self._mlkem_public.hex(),))
         last = db.execute("SELECT seq, wall_us, mono_us, boot_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         # Clock-offset baseline: only meaningful against a record from this same boot.
         self._offset_us = last[1] - last[2] if last and last[3] == self._boot_id else None
@@ -205,7 +229,10 @@ class Journal:
         self._checkpoint_seq = cp or 0
         self._checkpoint_mono = self._mono_ns()
         if self._head_path is not None:
-            self._head = self._check_head(db, own_key)
+            # Records past the head must be signed as the journal was before this open: with both
+            # keys once it named an ML-DSA-65 key, with Ed25519 in a format-1 journal being upgraded.
+            head_keys = None if own is None else PublicKeys(own.ed25519, own.mldsa if "mldsa_public" in meta else None)
+            self._head = check_head(db, self.path, self._head_path, head_keys)
             self._write_head()
 
     # -- appending ---------------------------------------------------------
@@ -347,9 +374,8 @@ class Journal:
         return self._write_checkpoint(db, seq, record_hash, wall_us) if due else None
 
     def _write_checkpoint(self, db, seq: int, record_hash: str, wall_us: int) -> Checkpoint:
-        message = canonical.checkpoint_message(seq, record_hash, wall_us)
-        cp = Checkpoint(seq, record_hash, wall_us, self._key.sign(message).hex())
-        db.execute(schema.INSERT_CHECKPOINT, (cp.seq, cp.hash, cp.wall_us, cp.signature))
+        cp = self._key.sign(seq, record_hash, wall_us)
+        db.execute(schema.INSERT_CHECKPOINT, schema.checkpoint_row(cp))
         return cp
 
     def _signed(self, cp: Checkpoint | None) -> None:
@@ -384,26 +410,26 @@ class Journal:
 
     def _write_head(self) -> None:
         seq, last_hash = self._head
-        key = public_key_bytes(self._key).hex() if self._key is not None else None
+        key = self._key.public.ed25519.hex() if self._key is not None else None
         doc = {"public_key": key, "seq": seq, "hash": last_hash, "journal": self.path.name}
         self._head_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # No directory fsync: after a power cut the previous head is fine (check_head accepts
         # records after it that this key signed), and it halves the cost of every append.
         atomic_write(self._head_path, (json.dumps(doc, sort_keys=True) + "\n").encode(), sync_dir=False)
 
-    def _check_head(self, db: sqlite3.Connection, own_key: str | None) -> tuple[int, str]:
-        return check_head(db, self.path, self._head_path, None if own_key is None else bytes.fromhex(own_key))
 
-
-def check_head(db: sqlite3.Connection, journal: Path, head_path: Path, own_public: bytes | None) -> tuple[int, str]:
+def check_head(db: sqlite3.Connection, journal: Path, head_path: Path,
+               own_public: PublicKeys | bytes | None) -> tuple[int, str]:
     """The journal holds the head this unit last wrote, unchanged, and what follows it is signed by
-    `own_public` up to the tail: commits whose head write a power cut or a full disk stopped. Only
-    the holder of the key can sign, so that is as strong as the head itself against anyone without
-    it; without a key nothing may follow it (KEYLESS_SLACK).
+    `own_public` up to the tail (both signatures when it names an ML-DSA-65 key): commits whose head
+    write a power cut or a full disk stopped. Only the holder of the keys can sign, so that is as
+    strong as the head itself against anyone without them; without a key nothing may follow it
+    (KEYLESS_SLACK).
     Returns the journal's tail; raises JournalRewritten saying what is wrong."""
     tail = Journal._tail(db)
     head = read_head(head_path)
-    if head is not None and own_public is not None and head.get("public_key") not in (None, own_public.hex()):
+    own_public = None if own_public is None else PublicKeys.of(own_public)
+    if head is not None and own_public is not None and head.get("public_key") not in (None, own_public.ed25519.hex()):
         head = None    # a head from before a re-key: its journal was archived at enrol
     base_seq, base_hash = (head["seq"], head["hash"]) if head else (0, canonical.GENESIS_HASH)
     where = f"{journal}: checked against {head_path}"
@@ -418,7 +444,9 @@ def check_head(db: sqlite3.Connection, journal: Path, head_path: Path, own_publi
     if tail[0] == base_seq:
         return tail
     after = tail[0] - base_seq
-    cps = db.execute(schema.SELECT_CHECKPOINTS_AFTER, (base_seq,)).fetchall()
+    cps = db.execute(schema.SELECT_CHECKPOINTS_AFTER if schema.has_mldsa_column(db) else
+                     "SELECT seq, hash, wall_us, signature, NULL FROM checkpoints WHERE seq > ? ORDER BY rowid",
+                     (base_seq,)).fetchall()
     if own_public is None:
         ours = after <= KEYLESS_SLACK and not cps
     else:

@@ -8,10 +8,11 @@ database (see load.py). It walks the records once, in the order given:
 - each record's hash must be the SHA-256 of its canonical body (else edited);
 - each record's prev_hash must be the hash of the record before (else a record
   was edited, removed, inserted or moved);
-- each checkpoint's Ed25519 signature must verify with the unit's key (else
-  forged), and the record it names must still have the hash it signed (else the
-  chain was rewritten after signing); a checkpoint past the last record means
-  the tail was cut off;
+- each checkpoint's signatures must verify with the unit's keys: Ed25519 and
+  ML-DSA-65 over the same bytes (terminal/journal/signatures.py; else forged,
+  altered or removed, and the problem says which signature), and the record it
+  names must still have the hash it signed (else the chain was rewritten after
+  signing); a checkpoint past the last record means the tail was cut off;
 - each checkpoint the peer witnessed (its `peer_checkpoint` records, given as
   `witnessed`) must match this journal too: the peer holds its copy in another
   country, so cutting or rewriting behind it is caught even by someone who holds
@@ -20,11 +21,22 @@ database (see load.py). It walks the records once, in the order given:
 A valid checkpoint at record N covers records 1..N through the hash chain. The
 verdict's `status` says what an auditor may conclude:
 
-    intact        every record is covered by a valid signature of the expected key
+    intact        every record is covered by a checkpoint whose Ed25519 and ML-DSA-65 signatures
+                  both verify with the expected keys
     UNSIGNED      N records after the last valid checkpoint: they may have been cut or rewritten
+    ED25519 ONLY  every record is covered by a valid Ed25519 signature, but not by ML-DSA-65:
+                  a journal from before the unit had its ML-DSA-65 key, or checked without
+                  that key (a bare --public-key). Proof only while Ed25519 stands; not intact.
     NO SIGNATURE  not one valid checkpoint (an empty journal proves nothing either)
     WRONG KEY     validly signed, but by another key (`signer`): a mixed-up bundle, not forgery
     TAMPERED      the chain, a checkpoint or a witnessed checkpoint disagrees with the records
+
+Journals written before the unit had ML-DSA-65 (format 1) hold Ed25519-only checkpoints.
+Those before the first hybrid checkpoint are accepted as what they are: the first hybrid
+checkpoint covers every record before it through the hash chain. An Ed25519-only checkpoint
+*after* a hybrid one is a problem (a hybrid unit never writes one: its ML-DSA-65 signature
+was stripped, or the firmware was downgraded), and so is a hybrid checkpoint whose ML-DSA-65
+signature is missing, since its Ed25519 signature covers a message that names both.
 
 `gap` records (the unit could not write its journal for a while, e.g. a full
 disk, and says what it lost) do not change the status, since the unit signed
@@ -41,17 +53,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from terminal.journal.canonical import GENESIS_HASH
-from terminal.journal.errors import JournalFormatError
 from terminal.journal.record import Checkpoint, Record
+from terminal.journal.signatures import HYBRID, PublicKeys, Verifier
 
 MAX_PROBLEMS = 1000
 
 INTACT = "intact"
 UNSIGNED = "UNSIGNED"
+ED25519_ONLY = "ED25519 ONLY"
 NO_SIGNATURE = "NO SIGNATURE"
 WRONG_KEY = "WRONG KEY"
 TAMPERED = "TAMPERED"
@@ -119,6 +129,15 @@ class Verdict:
     gaps: list[Gap] = field(default_factory=list)
     witness: WitnessCheck | None = None
     signatures_checked: int = 0
+    expected_mldsa: bytes | None = None     # the ML-DSA-65 key checked against (None: a bare Ed25519 key)
+    signer_mldsa: bytes | None = None       # with `signer`: the ML-DSA-65 key the journal is signed by
+    hybrid_seq: int | None = None           # the highest checkpoint with both signatures valid
+    ed25519_only_checkpoints: int = 0       # Ed25519-only checkpoints, before the first hybrid one
+    first_hybrid_seq: int | None = None
+
+    @property
+    def mldsa_checked(self) -> bool:
+        return self.expected_mldsa is not None
 
     @property
     def status(self) -> str:
@@ -128,6 +147,8 @@ class Verdict:
             return TAMPERED
         if not self.last_checkpoint_seq:
             return NO_SIGNATURE
+        if not self.hybrid_seq:
+            return ED25519_ONLY
         if self.unsigned_tail:
             return UNSIGNED
         return INTACT
@@ -137,20 +158,38 @@ class Verdict:
         return self.status == INTACT
 
     @property
+    def signatures(self) -> str:
+        """Which signatures cover the journal, in words."""
+        if self.hybrid_seq:
+            return "Ed25519 + ML-DSA-65"
+        return "Ed25519 only" if self.last_checkpoint_seq else "none"
+
+    @property
     def reason(self) -> str:
         """One line saying why the status is what it is."""
         status = self.status
         if status == WRONG_KEY:
-            return "validly signed, but by a different key than the one expected"
+            which = ("ML-DSA-65 key" if self.signer == self.expected_key else "key")
+            return f"validly signed, but by a different {which} than the one expected"
         if status == TAMPERED:
             return f"{self.problem_count} problem(s); first: {self.problems[0]}"
         if status == NO_SIGNATURE:
             return ("no records at all" if not self.records else
                     f"none of its {self.records} records is covered by a valid signature")
+        if status == ED25519_ONLY:
+            tail = (f"; and {self.unsigned_tail} record(s) after the last one at record "
+                    f"{self.last_checkpoint_seq} are not signed" if self.unsigned_tail else "")
+            if not self.mldsa_checked:
+                return ("only the Ed25519 signatures were checked (no ML-DSA-65 key was given: verify against "
+                        f"the unit's identity bundle to check both){tail}")
+            return ("its records are covered by valid Ed25519 signatures but by no ML-DSA-65 signature: a journal "
+                    "from before the unit had its ML-DSA-65 key (or one whose ML-DSA-65 signatures were all "
+                    f"removed); it is proof only while Ed25519 is unbroken{tail}")
         if status == UNSIGNED:
             return (f"{self.unsigned_tail} record(s) after the last valid checkpoint at record "
                     f"{self.last_checkpoint_seq} are not signed: they may have been cut or rewritten")
-        return f"every record is covered by a valid signature (last at record {self.last_checkpoint_seq})"
+        return ("every record is covered by valid Ed25519 and ML-DSA-65 signatures "
+                f"(last at record {self.last_checkpoint_seq})")
 
     def add(self, seq: int | None, what: str) -> None:
         self.problem_count += 1
@@ -164,6 +203,11 @@ class Verdict:
             "checkpoints": self.checkpoints, "last_checkpoint_seq": self.last_checkpoint_seq,
             "unsigned": self.unsigned_tail, "unsigned_tail": self.unsigned_tail,
             "expected_key": self.expected_key.hex(), "signer": None if self.signer is None else self.signer.hex(),
+            "expected_mldsa_key": None if self.expected_mldsa is None else self.expected_mldsa.hex(),
+            "signer_mldsa_key": None if self.signer_mldsa is None else self.signer_mldsa.hex(),
+            "signatures": self.signatures, "mldsa_checked": self.mldsa_checked,
+            "hybrid_seq": self.hybrid_seq, "first_hybrid_seq": self.first_hybrid_seq,
+            "ed25519_only_checkpoints": self.ed25519_only_checkpoints,
             "signatures_checked": self.signatures_checked,
             "gaps": [{"seq": g.seq, "lost": g.lost, "kinds": g.kinds, "from_us": g.from_us, "to_us": g.to_us,
                       "reason": g.reason} for g in self.gaps],
@@ -173,24 +217,12 @@ class Verdict:
         }
 
 
-def public_key(raw: bytes) -> Ed25519PublicKey:
-    try:
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except ValueError:
-        raise JournalFormatError(f"the unit's public key must be 32 raw Ed25519 bytes, got {len(raw)}") from None
-
-
-def _valid(key: Ed25519PublicKey, cp: Checkpoint) -> bool:
-    try:
-        key.verify(bytes.fromhex(cp.signature), cp.message())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-def signature_ok(public_raw: bytes, cp: Checkpoint) -> bool:
-    """Does `cp` carry a valid signature by the Ed25519 key `public_raw`?"""
-    return _valid(public_key(public_raw), cp)
+def signature_ok(public: PublicKeys | bytes, cp: Checkpoint) -> bool:
+    """Does `cp` carry valid signatures by `public` (both, when it names an ML-DSA-65 key;
+    an Ed25519-only checkpoint passes only without one)?"""
+    verifier = PublicKeys.of(public).loaded()
+    result = verifier.check(cp)
+    return result.ok and (result.kind == HYBRID or not verifier.hybrid)
 
 
 @dataclass
@@ -204,16 +236,17 @@ class _Pending:
 class _Walk:
     """One verification: the state the record walk carries."""
 
-    def __init__(self, key: Ed25519PublicKey, verdict: Verdict, all_signatures: bool):
-        self.key = key
+    def __init__(self, verifier: Verifier, verdict: Verdict, all_signatures: bool):
+        self.verifier = verifier
         self.verdict = verdict
         self.all = all_signatures
         self.matched: list[Checkpoint] = []      # own checkpoints that match the chain, in seq order
         self.last_good = 0                        # highest matching checkpoint seen so far
 
-    def valid(self, cp: Checkpoint) -> bool:
-        self.verdict.signatures_checked += 1
-        return _valid(self.key, cp)
+    def check(self, cp: Checkpoint):
+        result = self.verifier.check(cp)
+        self.verdict.signatures_checked += result.verified
+        return result
 
     def at_record(self, rec: Record, intact: bool, pending: list[_Pending]) -> None:
         for p in pending:
@@ -223,17 +256,18 @@ class _Walk:
             elif matches:
                 self.matched.append(cp)
                 self.last_good = rec.seq
-            elif self.valid(cp):
-                self.verdict.add(rec.seq, f"does not match the signed checkpoint at record {rec.seq}: records "
-                                          f"after record {self.last_good} up to it were rewritten after signing")
             else:
-                self.verdict.add(rec.seq, "checkpoint signature does not verify with the unit's key "
-                                          "(forged or altered)")
+                result = self.check(cp)
+                if result.ok:
+                    self.verdict.add(rec.seq, f"does not match the signed checkpoint at record {rec.seq}: records "
+                                              f"after record {self.last_good} up to it were rewritten after signing")
+                else:
+                    self.verdict.add(rec.seq, f"checkpoint: {result.problem}")
 
     def witnessed(self, w: Witnessed, seq: int, matches: bool | None) -> None:
         """`matches` None: the journal has no record `seq` at all."""
         check = self.verdict.witness
-        if not self.valid(w.checkpoint):
+        if not self.check(w.checkpoint).ok:
             check.foreign += 1
             return
         if matches:
@@ -245,20 +279,42 @@ class _Walk:
         self.verdict.add(seq, f"{what}: the peer witnessed this unit's checkpoint at record {seq} on {when} "
                               f"(peer record {w.peer_seq}), so the journal was cut or rewritten behind it")
 
-    def coverage(self) -> int:
-        """The highest matching checkpoint with a valid signature; forged ones are problems."""
-        covered, forged = 0, []
-        for cp in reversed(self.matched):
+    def coverage(self) -> tuple[int, int]:
+        """The highest matching checkpoint with valid signatures, and the highest of those that is
+        hybrid (both verified); forged, altered and stripped ones are problems."""
+        verdict = self.verdict
+        first_hybrid = next((cp.seq for cp in self.matched if cp.hybrid), None)
+        verdict.first_hybrid_seq = first_hybrid
+        bad: list[tuple[int, str]] = []
+        stripped = set()        # found by their form, so in either mode; checked only to say how
+        for i, cp in enumerate(self.matched):
+            if first_hybrid is not None and not cp.hybrid and cp.seq > first_hybrid:
+                stripped.add(i)
+                result = self.check(cp)
+                bad.append((cp.seq, f"checkpoint: {result.problem}" if not result.ok else
+                            f"the checkpoint carries an Ed25519 signature only, but the one at record {first_hybrid} "
+                            "before it is signed with ML-DSA-65 too: a hybrid unit never writes one (its ML-DSA-65 "
+                            "signature was stripped, or the firmware downgraded)"))
+        verdict.ed25519_only_checkpoints = sum(1 for i, cp in enumerate(self.matched)
+                                               if not cp.hybrid and i not in stripped)
+        covered = hybrid = 0
+        for i in reversed(range(len(self.matched))):
+            cp = self.matched[i]
+            if i in stripped:
+                continue
             if covered and not self.all:
                 break
-            if self.valid(cp):
-                covered = covered or cp.seq
-            else:
-                forged.append(cp.seq)
-        for seq in reversed(forged):
-            self.verdict.add(seq, "checkpoint signature does not verify with the unit's key (forged or altered)")
-        self.verdict.checkpoints = len(self.matched) - len(forged)
-        return covered
+            result = self.check(cp)
+            if not result.ok:
+                bad.append((cp.seq, f"checkpoint: {result.problem}"))
+                continue
+            covered = covered or cp.seq
+            if result.kind == HYBRID:
+                hybrid = hybrid or cp.seq
+        for seq, what in sorted(bad, key=lambda b: b[0]):
+            verdict.add(seq, what)
+        verdict.checkpoints = len(self.matched) - len(bad)
+        return covered, hybrid
 
 
 def _utc(us: int) -> str:
@@ -266,34 +322,38 @@ def _utc(us: int) -> str:
     return _dt.datetime.fromtimestamp(us / 1e6, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def verify(records: Iterable[Record], checkpoints: Iterable[Checkpoint], public_key_raw: bytes, *,
-           witnessed: Iterable[Witnessed] | None = None, claimed_key: bytes | None = None,
+def verify(records: Iterable[Record], checkpoints: Iterable[Checkpoint], public_key: PublicKeys | bytes, *,
+           witnessed: Iterable[Witnessed] | None = None, claimed_key: PublicKeys | bytes | None = None,
            signatures: str = "all") -> Verdict:
     """Check the chain, the checkpoints and what the peer witnessed; every problem names where it is.
 
-    `claimed_key`: the key the journal file names (its meta). Only used to tell a mixed-up
-    bundle (WRONG KEY) from forgery: when no checkpoint verifies with the expected key but
-    they do with the claimed one.
+    `public_key`: the expected keys (PublicKeys: Ed25519 and ML-DSA-65), or raw Ed25519 bytes
+    alone, which can at best give ED25519 ONLY. `claimed_key`: the keys the journal file names
+    (its meta). Only used to tell a mixed-up bundle (WRONG KEY) from forgery: when no checkpoint
+    verifies with the expected keys but they do with the claimed ones.
     """
     if signatures not in ("all", "needed"):
         raise ValueError("signatures must be 'all' or 'needed'")
+    expected = PublicKeys.of(public_key)
+    claimed = None if claimed_key is None else PublicKeys.of(claimed_key)
     records = records if isinstance(records, list) else list(records)
     checkpoints = checkpoints if isinstance(checkpoints, list) else list(checkpoints)
     witnessed = None if witnessed is None else list(witnessed)
-    verdict = _verify(records, checkpoints, public_key_raw, witnessed, signatures == "all")
-    if (verdict.status in (TAMPERED, NO_SIGNATURE) and claimed_key and claimed_key != public_key_raw
+    verdict = _verify(records, checkpoints, expected, witnessed, signatures == "all")
+    if (verdict.status in (TAMPERED, NO_SIGNATURE) and claimed is not None and claimed != expected
             and checkpoints and not verdict.last_checkpoint_seq):
-        other = _verify(records, checkpoints, claimed_key, None, signatures == "all")
+        other = _verify(records, checkpoints, claimed, None, signatures == "all")
         if other.last_checkpoint_seq:
-            other.signer, other.expected_key = claimed_key, public_key_raw
+            other.signer, other.signer_mldsa = claimed.ed25519, claimed.mldsa
+            other.expected_key, other.expected_mldsa = expected.ed25519, expected.mldsa
             return other
     return verdict
 
 
-def _verify(records: list[Record], checkpoints: list[Checkpoint], key_raw: bytes,
+def _verify(records: list[Record], checkpoints: list[Checkpoint], keys: PublicKeys,
             witnessed: list[Witnessed] | None, all_signatures: bool) -> Verdict:
-    verdict = Verdict(expected_key=key_raw)
-    walk = _Walk(public_key(key_raw), verdict, all_signatures)
+    verdict = Verdict(expected_key=keys.ed25519, expected_mldsa=keys.mldsa)
+    walk = _Walk(keys.loaded(), verdict, all_signatures)
     pending: dict[int, list[_Pending]] = {}
     for cp in checkpoints:
         pending.setdefault(cp.seq, []).append(_Pending(cp))
@@ -332,16 +392,22 @@ def _verify(records: list[Record], checkpoints: list[Checkpoint], key_raw: bytes
         for p in pending[seq]:
             if p.witnessed is not None:
                 walk.witnessed(p.witnessed, seq, None)
-            elif not walk.valid(p.checkpoint):
-                verdict.add(seq, "checkpoint signature does not verify with the unit's key (forged or altered)")
+                continue
+            result = walk.check(p.checkpoint)
+            if not result.ok:
+                verdict.add(seq, f"checkpoint: {result.problem}")
             elif seq > prev_seq:
                 verdict.add(seq, f"a signed checkpoint covers record {seq} but the records end at {prev_seq}: "
                                  f"records {prev_seq + 1}..{seq} were cut off")
             else:
                 verdict.add(seq, "a signed checkpoint names this record but it is missing")
-    covered = walk.coverage()
-    verdict.last_checkpoint_seq = covered or None
-    verdict.unsigned_tail = prev_seq - covered if verdict.records else 0
+    covered, hybrid = walk.coverage()
+    if keys.mldsa is None:
+        hybrid = 0               # nothing checked the ML-DSA-65 signatures: at best ED25519 ONLY
+    counted = hybrid or covered
+    verdict.last_checkpoint_seq = counted or None
+    verdict.hybrid_seq = hybrid or None
+    verdict.unsigned_tail = prev_seq - counted if verdict.records else 0
     return verdict
 
 
@@ -358,7 +424,8 @@ def witnessed_from(records: Iterable[Record], signer: bytes) -> list[Witnessed]:
     for r in records:
         if r.kind == "peer_checkpoint" and r.fields.get("signer") == want:
             f = r.fields
-            out.append(Witnessed(Checkpoint(f["seq"], f["hash"], f["wall_us"], f["signature"]), r.wall_us, r.seq))
+            cp = Checkpoint(f["seq"], f["hash"], f["wall_us"], f["signature"], f.get("mldsa_signature"))
+            out.append(Witnessed(cp, r.wall_us, r.seq))
     return out
 
 

@@ -14,7 +14,7 @@ PROGRESS responses stream before the final one.
 | command          | args                                   | result                                        | button |
 | ---------------- | -------------------------------------- | --------------------------------------------- | ------ |
 | HELLO            | -                                      | protocol, firmware, unit_id, state, identity, peer, button_pressed | no |
-| ENROL            | -                                      | created, identity                             | if it creates keys |
+| ENROL            | -                                      | created, upgraded, identity, archived_journal | if it creates or adds keys |
 | EXPORT           | endpoints?                             | bundle (signed), fingerprint                  | no |
 | INSTALL_PEER     | bundle, psk?, endpoints?               | peer                                          | yes |
 | SET_CONFIG       | values {"section.key": value or null}  | changed                                       | for [unit] |

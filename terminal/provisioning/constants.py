@@ -1,10 +1,14 @@
 """Protocol numbers in one place."""
 
-PROTOCOL_VERSION = 1
+# 2: identity bundles of format 2 (ML-KEM-768 and ML-DSA-65 keys, two signatures; about 9 KB
+# of JSON), so messages up to 16 KiB. A host and a unit of different versions say so at HELLO
+# instead of failing on a frame the other cannot take.
+PROTOCOL_VERSION = 2
 
 # Largest message (header + JSON body) before framing. A journal chunk is
-# base64 inside JSON, so JOURNAL_CHUNK raw bytes must fit with room to spare.
-MAX_MESSAGE = 8192
+# base64 inside JSON, so JOURNAL_CHUNK raw bytes must fit with room to spare;
+# so must an identity bundle (EXPORT's result, INSTALL_PEER's argument): 9.1 KB.
+MAX_MESSAGE = 16384
 JOURNAL_CHUNK = 4096
 
 # Frame = COBS(length u16 | message | CRC-32 u32) + 0x00.

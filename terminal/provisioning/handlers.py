@@ -22,8 +22,8 @@ from pathlib import Path
 from terminal import __version__
 from terminal.config import parse_host_port
 from terminal.errors import ConfigError, KeyFileError
-from terminal.keys import (PRIVATE_KEYS_FILE, decode_key, encode_key, fingerprint, fsync_dir, generate_keys,
-                           load_keys)
+from terminal.keys import (PRIVATE_KEYS_FILE, KeyGenerationFailed, LegacyKeyFile, add_post_quantum_keys, decode_key,
+                           encode_key, fingerprint, fsync_dir, generate_keys, load_keys)
 from terminal.provisioning import args as A
 from terminal.provisioning.bundle import BundleError, make_bundle, verify_bundle
 from terminal.journal.store import JOURNAL_FILE
@@ -126,6 +126,8 @@ class Provisioner:
             raise CommandFailed(Status.NOT_ENROLLED, f"no keys in {config.unit.key_dir}")
         try:
             return load_keys(config.unit.key_dir)
+        except LegacyKeyFile as exc:
+            raise CommandFailed(Status.NOT_ENROLLED, str(exc)) from None
         except KeyFileError as exc:
             raise CommandFailed(Status.INTERNAL, str(exc)) from None
 
@@ -146,7 +148,9 @@ class Provisioner:
             return None
         return {
             "unit_id": peer.id,
-            "fingerprint": fingerprint(peer.static_public, peer.signing_public),
+            "fingerprint": (fingerprint(peer.static_public, peer.signing_public, peer.mlkem_public, peer.mldsa_public)
+                            if peer.mlkem_public is not None and peer.mldsa_public is not None else
+                            "none: paired by firmware before the post-quantum keys; pair again"),
             "endpoints": [_join(host, port) for host, port in peer.endpoints],
             "psk": peer.psk is not None,
         }
@@ -158,12 +162,21 @@ class Provisioner:
         _, config = self._config()
         enrolled = self._key_file(config).exists()
         peer = self._peer_summary(config)
+        identity, legacy = None, False
+        if enrolled:
+            try:
+                identity = self._keys(config).identity.as_dict()
+            except CommandFailed as exc:
+                if exc.status != Status.NOT_ENROLLED:
+                    raise
+                legacy = True        # keys from before ML-KEM-768 and ML-DSA-65: enrol adds them
         return {
             "protocol": PROTOCOL_VERSION,
             "firmware": self.firmware,
             "unit_id": config.unit.id,
             "state": "paired" if enrolled and peer else "enrolled" if enrolled else "blank",
-            "identity": self._keys(config).identity.as_dict() if enrolled else None,
+            "identity": identity,
+            "legacy_keys": legacy,
             "peer": peer,
             "button_pressed": self.presence.is_recent(now),
         }
@@ -171,22 +184,39 @@ class Provisioner:
     def _enrol(self, args: dict, now: float) -> dict:
         A.only(args)
         _, config = self._config()
-        if self._key_file(config).exists():
-            keys, created = self._keys(config), False
-        else:
-            self._require_presence(now, "enrol")
-            keys, created = generate_keys(config.unit.key_dir), True
+        upgraded = False
+        try:
+            if not self._key_file(config).exists():
+                self._require_presence(now, "enrol")
+                keys, created = generate_keys(config.unit.key_dir), True
+            else:
+                try:
+                    keys, created = load_keys(config.unit.key_dir), False
+                except LegacyKeyFile:
+                    # Firmware before the post-quantum keys: keep X25519 and Ed25519 (the peer pins one,
+                    # the journal is signed by the other), add ML-KEM-768 and ML-DSA-65.
+                    self._require_presence(now, "adding post-quantum keys")
+                    keys, created, upgraded = add_post_quantum_keys(config.unit.key_dir), True, True
+                except KeyFileError as exc:
+                    raise CommandFailed(Status.INTERNAL, str(exc)) from None
+        except KeyGenerationFailed as exc:
+            raise CommandFailed(Status.INTERNAL, f"enrol: {exc}") from None
         # A journal signed by keys the unit no longer has fails the power-on self-test: move it aside.
         # Also when the keys were already here, to finish a rotation an earlier enrol left half done;
         # and before telling the daemon, whose reload opens the journal.
         try:
-            archived = archive_foreign_journal(config.unit.data_dir, keys.identity.signing_public, self.wall_clock())
+            archived = archive_foreign_journal(config.unit.data_dir, keys.identity.signing_public, self.wall_clock(),
+                                               mldsa_public=keys.identity.mldsa_public)
         finally:
-            if created:
+            if upgraded:
+                self._changed("enrol", "post-quantum keys added (ML-KEM-768, ML-DSA-65) beside the X25519 and "
+                                       f"Ed25519 keys, fingerprint {keys.identity.fingerprint}: pair both units again")
+            elif created:
                 self._changed("enrol", f"new keys, fingerprint {keys.identity.fingerprint}")
         if archived:
             self._changed("journal_archived", f"the journal signed by the old keys is now {archived}")
-        return {"created": created, "identity": keys.identity.as_dict(), "archived_journal": archived}
+        return {"created": created, "upgraded": upgraded, "identity": keys.identity.as_dict(),
+                "archived_journal": archived}
 
     def _export(self, args: dict, now: float) -> dict:
         A.only(args, "endpoints")
@@ -214,7 +244,8 @@ class Provisioner:
         raw, config = self._config()
         own = self._keys(config).identity
         self._require_presence(now, "pairing")
-        peer = verify_bundle(A.get(args, "bundle", dict, what="an identity bundle (JSON object)"))
+        peer = verify_bundle(A.get(args, "bundle", dict, what="an identity bundle (JSON object)"),
+                             "the identity bundle (argument 'bundle')")
         if peer.static_public == own.static_public:
             raise CommandFailed(Status.BAD_ARGUMENT, "that bundle is this unit's own identity; install the far unit's")
         if peer.pairing_id is not None and peer.pairing_id != config.link.pairing_id:
@@ -230,6 +261,8 @@ class Provisioner:
             "id": peer.unit_id,
             "static_public": encode_key(peer.static_public),
             "signing_public": encode_key(peer.signing_public),
+            "mlkem_public": encode_key(peer.mlkem_public),
+            "mldsa_public": encode_key(peer.mldsa_public),
             "endpoints": A.string_list(args, "endpoints") or list(peer.endpoints),
         }
         if psk is not None:

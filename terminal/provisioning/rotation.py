@@ -59,9 +59,13 @@ class _Contents:
         key = self.meta.get("public_key")
         return None if key is None else str(key)
 
-    def foreign_to(self, own_key: str) -> bool:
-        """The Journal's own test: a key is named and it is not `own_key` (lowercase hex)."""
-        return self.public_key is not None and self.public_key != own_key
+    def foreign_to(self, own_key: str, own_mldsa: str | None = None) -> bool:
+        """The Journal's own test: a key is named and it is not `own_key` (lowercase hex), or an
+        ML-DSA-65 key is named and it is not `own_mldsa`."""
+        if self.public_key is not None and self.public_key != own_key:
+            return True
+        mldsa = self.meta.get("mldsa_public")
+        return mldsa is not None and str(mldsa) != own_mldsa
 
 
 def archive_name(public_key: str, wall_time: float) -> str:
@@ -75,8 +79,10 @@ def _tag(public_key: str) -> str:
     return tag if re.fullmatch(r"[0-9a-f]{16}", tag) else "unknown"
 
 
-def archive_foreign_journal(data_dir: Path | str, signing_public: bytes, now: float) -> str | None:
-    """Archive `<data_dir>/journal.sqlite` if it was signed by a key other than `signing_public`.
+def archive_foreign_journal(data_dir: Path | str, signing_public: bytes, now: float, *,
+                            mldsa_public: bytes | None = None) -> str | None:
+    """Archive `<data_dir>/journal.sqlite` if it was signed by a key other than `signing_public`
+    (or, when it names one, an ML-DSA-65 key other than `mldsa_public`).
 
     `now` is wall time (seconds since the epoch) for the archive's name. Returns the
     archive's file name, or None when there is no journal or it is already this key's.
@@ -88,7 +94,8 @@ def archive_foreign_journal(data_dir: Path | str, signing_public: bytes, now: fl
     _remove_partial_copies(data_dir)
     if not journal.exists():
         return None
-    if not _read(journal).foreign_to(signing_public.hex()):
+    own_mldsa = None if mldsa_public is None else mldsa_public.hex()
+    if not _read(journal).foreign_to(signing_public.hex(), own_mldsa):
         return None
     try:     # no Journal may append while it is copied and removed: every open one holds this shared
         lock = writer_lock(journal, exclusive=True)

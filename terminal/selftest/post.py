@@ -54,7 +54,7 @@ def post_results(config_path: Path | str, *, kat_vectors: Mapping[str, Vector] |
     keys_result, keys = check_keystore(cfg.unit.key_dir)
     results.append(keys_result)
     journal, head = unit_journal(cfg.unit)
-    results.append(check_journal(journal, keys.identity.signing_public if keys else None, head))
+    results.append(check_journal(journal, keys.identity.journal_public if keys else None, head))
     return results
 
 

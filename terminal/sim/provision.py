@@ -72,6 +72,8 @@ def provision_pair(out_dir: Path, *, unreachable_after: float = 15.0, psk: bytes
                 "id": peer,
                 "static_public": encode_key(identities[peer].static_public),
                 "signing_public": encode_key(identities[peer].signing_public),
+                "mlkem_public": encode_key(identities[peer].mlkem_public),
+                "mldsa_public": encode_key(identities[peer].mldsa_public),
                 "endpoints": ["%s:%d" % tuple(ep) for ep in
                               ((endpoints or {}).get(name) or [socks[peer].getsockname()])],
                 "psk": encode_key(psk) if psk else None,

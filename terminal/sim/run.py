@@ -343,12 +343,10 @@ def journal_summary(out_dir: Path, units: dict[str, Unit]) -> dict:
     and the auditor's two-unit report."""
     files = {name: out_dir / name / "data" / JOURNAL_FILE for name in units}
     data = {name: load_journal(path) for name, path in files.items()}
-    keys = [unit.keys.identity.signing_public for unit in units.values()]
+    keys = [ExpectedKey.of_identity(unit.keys.identity, name) for name, unit in units.items()]
     out = {}
-    for (name, unit), peer in zip(units.items(), reversed(list(units))):
-        identity = unit.keys.identity
-        result = audit(data[name], ExpectedKey(identity.signing_public, identity.static_public, name),
-                       witness=data[peer])
+    for (name, unit), peer, expected in zip(units.items(), reversed(list(units)), keys):
+        result = audit(data[name], expected, witness=data[peer])
         verdict = result.verdict
         kinds = [r.kind for r in data[name].records]
         out[name] = {"records": len(data[name].records), "verified": verdict.ok, "verdict": verdict.status,

@@ -43,7 +43,7 @@ async def test_peer_dying_mid_call_ends_the_call_within_two_seconds(tmp_path):
         await a.close()
         await b.close()
     records = load(tmp_path / "A" / "data" / "journal.sqlite")
-    assert verify(records.records, records.checkpoints, a.keys.identity.signing_public).ok
+    assert verify(records.records, records.checkpoints, a.keys.identity.journal_public).ok
     kinds = [r.kind for r in records.records]
     for kind in ("ring_started", "peer_ringing", "answered", "link_down", "call_ended"):
         assert kind in kinds

@@ -81,7 +81,7 @@ async def test_a_full_disk_mid_call_is_a_gap_record_and_a_lit_fault_led(tmp_path
     assert len(gaps) == 1 and "call_ended:1" in gaps[0].fields["kinds"] and gaps[0].fields["lost"] >= 1
     assert "full" in gaps[0].fields["reason"]
     identity = a.keys.identity
-    result = audit(data, ExpectedKey(identity.signing_public, identity.static_public, "A"))
+    result = audit(data, ExpectedKey.of_identity(identity, "A"))
     assert result.verdict.status == "intact"
     assert [g.lost for g in result.verdict.gaps] == [gaps[0].fields["lost"]]
     assert f"record {gaps[0].seq}: GAP of {gaps[0].fields['lost']} record(s)" in result.describe()

@@ -53,7 +53,7 @@ def test_unsafe_key_file_keeps_the_unit_off_line_until_mended(tmp_path):
     assert "mode 0644" in failed.fields["detail"]
     boots = [r.seq for r in journal.records if r.kind == "boot"]
     assert len(boots) == 2 and boots[0] < keystore[0][0] < boots[1] < keystore[1][0]
-    verdict = verify(journal.records, journal.checkpoints, load_keys(tmp_path / "A" / "keys").identity.signing_public)
+    verdict = verify(journal.records, journal.checkpoints, load_keys(tmp_path / "A" / "keys").identity.journal_public)
     assert verdict.ok and verdict.unsigned_tail == 0, verdict.as_dict()
 
 
@@ -99,5 +99,5 @@ def test_a_unit_started_on_a_rewritten_journal_refuses_to_sign_it_and_shows_the_
     fault = load_sqlite(journal.with_name("journal-fault.sqlite"))
     chain = [r.fields for r in fault.records if r.kind == "selftest" and r.fields["check"] == "journal_chain"]
     assert len(chain) == 1 and not chain[0]["passed"] and "REWRITTEN" in chain[0]["detail"]
-    key = load_keys(tmp_path / "A" / "keys").identity.signing_public
+    key = load_keys(tmp_path / "A" / "keys").identity.journal_public
     assert verify(fault.records, fault.checkpoints, key).ok   # the fault journal itself is signed

@@ -26,7 +26,7 @@ def test_a_provisioning_change_is_journalled_and_reloads_the_daemon(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     data = load(tmp_path / "A" / "data" / "journal.sqlite")
-    assert verify(data.records, data.checkpoints, load_keys(tmp_path / "A" / "keys").identity.signing_public).ok
+    assert verify(data.records, data.checkpoints, load_keys(tmp_path / "A" / "keys").identity.journal_public).ok
     kinds = [r.kind for r in data.records]
     (record,) = [r for r in data.records if r.kind == "provisioning"]
     assert (record.fields["change"], record.fields["detail"]) == ("pair", "peer B installed")

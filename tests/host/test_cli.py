@@ -169,7 +169,7 @@ def test_install_udev_without_root_says_sudo(tmp_path, capsys):
 # -- the journal ------------------------------------------------------------
 
 def write_journal(unit, records: int) -> None:
-    journal = Journal(unit.data_dir / "journal.sqlite", load_keys(unit.key_dir).signing, unit=unit.unit_id,
+    journal = Journal(unit.data_dir / "journal.sqlite", load_keys(unit.key_dir).journal_signer, unit=unit.unit_id,
                       checkpoint_every=10)
     try:
         for i in range(records):

@@ -38,6 +38,8 @@ def test_two_units_end_up_pinned_to_each_other(make_unit, tmp_path):
     keys_a, keys_b = load_keys(a.unit.key_dir).identity, load_keys(b.unit.key_dir).identity
     assert (a.peer.id, a.peer.static_public, a.peer.signing_public) == ("B", keys_b.static_public, keys_b.signing_public)
     assert (b.peer.id, b.peer.static_public, b.peer.signing_public) == ("A", keys_a.static_public, keys_a.signing_public)
+    assert (a.peer.mlkem_public, a.peer.mldsa_public) == (keys_b.mlkem_public, keys_b.mldsa_public)
+    assert (b.peer.mlkem_public, b.peer.mldsa_public) == (keys_a.mlkem_public, keys_a.mldsa_public)
     assert a.peer.endpoints == [("198.51.100.20", 4870)]
     assert b.peer.endpoints == [("192.0.2.10", 4870)]
     assert a.peer.psk == b.peer.psk == base64.b64decode(PSK)
@@ -50,6 +52,8 @@ def _private_forms(key_dir) -> dict[str, bytes]:
         "static": keys.static_private_bytes(),
         "signing": keys.signing.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()),
+        "mlkem": keys.mlkem.private_bytes_raw(),
+        "mldsa": keys.mldsa.private_bytes_raw(),
     }
     forms = {}
     for name, value in raw.items():

@@ -1,13 +1,13 @@
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from terminal.journal.signatures import SigningKeys
 from tests.journal.helpers import FakeClock
 
 
 @pytest.fixture
 def key():
-    """The unit's Ed25519 signing key."""
-    return Ed25519PrivateKey.generate()
+    """The unit's checkpoint signing keys: Ed25519 and ML-DSA-65."""
+    return SigningKeys.generate()
 
 
 @pytest.fixture

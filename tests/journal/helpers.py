@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import sqlite3
 from pathlib import Path
 
 from terminal.journal import Journal
+from terminal.journal.signatures import SigningKeys
 
 START_WALL_NS = 1_790_000_000 * 10**9  # 2026-09-21, a Monday night
 
@@ -51,6 +54,14 @@ def call(journal: Journal, clock: FakeClock, call_id: str, *, direction="incomin
         journal.append("escalation", call_id=call_id, step="secondary_alert")
         clock.advance(miss_after / 2)
         journal.append("missed", call_id=call_id, rang_for_ms=round(miss_after * 1000 + 200))
+
+
+def identity_file(path: Path, keys: SigningKeys) -> Path:
+    """An identity JSON naming the Ed25519 and ML-DSA-65 keys, as `hotline keygen --json` prints them."""
+    public = keys.public
+    path.write_text(json.dumps({"signing_public": base64.b64encode(public.ed25519).decode(),
+                                "mldsa_public": base64.b64encode(public.mldsa).decode()}))
+    return path
 
 
 def unlock(path: Path) -> sqlite3.Connection:

@@ -12,7 +12,7 @@ from terminal.journal import JournalFormatError, load, verify
 from terminal.journal.commands import register
 from terminal.journal.pubkey import parse_public_key
 from terminal.journal.store import public_key_bytes
-from tests.journal.helpers import call, open_journal, unlock
+from tests.journal.helpers import call, identity_file, open_journal, unlock
 
 
 @pytest.fixture
@@ -31,11 +31,22 @@ def run(*argv):
     return args.func(args)
 
 
-def test_verify_intact(db, key, capsys):
-    assert run("journal", "verify", "--db", str(db), "--public-key", public_key_bytes(key).hex()) == 0
+def test_verify_intact(db, key, tmp_path, capsys):
+    ident = identity_file(tmp_path / "identity.json", key)
+    assert run("journal", "verify", "--db", str(db), "--public-key", str(ident)) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"intact: {db}: every record is covered by a valid signature (last at record 6)")
-    assert "  6 records (records 1..6), 6 signed checkpoints, 0 unsigned" in out.splitlines()
+    assert out.startswith(f"intact: {db}: every record is covered by valid Ed25519 and ML-DSA-65 signatures "
+                          "(last at record 6)")
+    assert ("  6 records (records 1..6), 6 signed checkpoints, 0 unsigned; signatures: Ed25519 + ML-DSA-65"
+            in out.splitlines())
+
+
+def test_a_bare_ed25519_key_can_only_say_ed25519_only(db, key, capsys):
+    """Without the ML-DSA-65 key nothing can be said about those signatures: never `intact`."""
+    assert run("journal", "verify", "--db", str(db), "--public-key", public_key_bytes(key).hex()) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"ED25519 ONLY: {db}: only the Ed25519 signatures were checked (no ML-DSA-65 key")
+    assert "(ML-DSA-65 not checked: no ML-DSA-65 key given)" in out
 
 
 def test_verify_tampered_names_the_record(db, key, capsys):
@@ -49,13 +60,13 @@ def test_verify_tampered_names_the_record(db, key, capsys):
 
 
 def test_verify_json_output_and_earlier_checkpoints(db, key, tmp_path, capsys):
-    ident = tmp_path / "identity.json"
-    ident.write_text(json.dumps({"signing_public": base64.b64encode(public_key_bytes(key)).decode()}))
+    ident = identity_file(tmp_path / "identity.json", key)
     assert run("journal", "export", "--db", str(db), "--format", "json", "-o", str(tmp_path / "e.json")) == 0
     assert run("journal", "verify", "--export", str(tmp_path / "e.json"), "--public-key", str(ident),
                "--checkpoints-from", str(tmp_path / "e.json"), "--json") == 0
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["ok"] and verdict["records"] == 6 and verdict["last_checkpoint_seq"] == 6
+    assert (verdict["signatures"], verdict["mldsa_checked"], verdict["hybrid_seq"]) == ("Ed25519 + ML-DSA-65", True, 6)
 
 
 def test_json_export_round_trips_and_verifies(db, key, tmp_path):
@@ -64,7 +75,8 @@ def test_json_export_round_trips_and_verifies(db, key, tmp_path):
     data, original = load(out), load(db)
     assert data.records == original.records and data.checkpoints == original.checkpoints
     assert data.unit == "desk-a" and data.public_key == public_key_bytes(key)
-    assert verify(data.records, data.checkpoints, public_key_bytes(key)).ok
+    assert data.mldsa_public == key.public.mldsa and all(cp.hybrid for cp in data.checkpoints)
+    assert verify(data.records, data.checkpoints, key.public).ok
 
 
 def test_csv_export(db, capsys):
@@ -98,8 +110,23 @@ def test_not_a_journal_is_a_clear_error(tmp_path):
 def test_verify_with_the_units_key_dir(tmp_path, clock, capsys):
     from terminal.keys import generate_keys
     keys = generate_keys(tmp_path / "keys")
-    with open_journal(tmp_path / "unit.db", keys.signing, clock) as j:
+    with open_journal(tmp_path / "unit.db", keys.journal_signer, clock) as j:
         j.append("provisioning", change="keys generated")
     assert run("journal", "verify", "--db", str(tmp_path / "unit.db"), "--key-dir", str(tmp_path / "keys")) == 0
     out = capsys.readouterr().out
     assert out.startswith("intact: ") and f"  unit fingerprint {keys.identity.fingerprint}" in out.splitlines()
+
+
+def test_an_identity_json_gives_both_keys_and_a_wrong_length_names_file_and_field(db, key, tmp_path, capsys):
+    from terminal.journal.pubkey import parse_identity
+    info = tmp_path / "info.json"            # as `hotline-host info --json` prints it: the identity nested
+    info.write_text(json.dumps({"unit_id": "A", "identity": json.loads(identity_file(tmp_path / "i.json", key)
+                                                                       .read_text())}))
+    assert parse_identity(str(info))["mldsa_public"] == key.public.mldsa
+    assert run("journal", "verify", "--db", str(db), "--public-key", str(info)) == 0
+    short = json.loads((tmp_path / "i.json").read_text())
+    short["mldsa_public"] = base64.b64encode(key.public.mldsa[:-1]).decode()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(short))
+    with pytest.raises(JournalFormatError, match=rf"^{bad}: mldsa_public is 1951 bytes; expected 1952$"):
+        parse_identity(str(bad))

@@ -9,19 +9,18 @@ import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.journal import load_sqlite, verify
-from terminal.journal.store import public_key_bytes
+from terminal.journal.signatures import SigningKeys
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 6
 
 
 def test_sigkill_during_bursts_keeps_every_returned_record(tmp_path):
-    key = Ed25519PrivateKey.generate()
-    key_hex = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption()).hex()
+    key = SigningKeys.generate()
+    key_hex = key.ed25519.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                        serialization.NoEncryption()).hex() + key.mldsa.private_bytes_raw().hex()
     path = tmp_path / "journal.db"
     rng = random.Random(20261123)
     reported: list[int] = []
@@ -40,7 +39,7 @@ def test_sigkill_during_bursts_keeps_every_returned_record(tmp_path):
         assert child.wait() == -signal.SIGKILL
 
         data = load_sqlite(path)
-        verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+        verdict = verify(data.records, data.checkpoints, key.public)
         assert verdict.status == "intact" and verdict.unsigned_tail == 0, [str(p) for p in verdict.problems]
         held = {r.seq for r in data.records}
         assert set(reported) <= held, f"round {round_}: lost {sorted(set(reported) - held)}"

@@ -3,10 +3,9 @@
 import sqlite3
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from terminal.journal import JournalFieldError, JournalFormatError, load_sqlite, verify
 from terminal.journal.outcome import summarize_call
+from terminal.journal.signatures import SigningKeys
 from terminal.journal.store import public_key_bytes
 from tests.journal.helpers import call, open_journal
 
@@ -34,7 +33,7 @@ def test_reopening_continues_the_chain_past_the_last_checkpoint(tmp_path, key, c
         rec = j2.append("link_down", reason="test")
     assert rec.seq == 4
     data = load_sqlite(path)
-    verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+    verdict = verify(data.records, data.checkpoints, key.public)
     assert verdict.ok and verdict.last_checkpoint_seq == 4
 
 
@@ -105,7 +104,13 @@ def test_bad_fields_write_nothing(tmp_path, key, clock):
 def test_a_journal_refuses_a_different_key(tmp_path, key, clock):
     open_journal(tmp_path / "j.db", key, clock).close()
     with pytest.raises(JournalFormatError, match="signed by another key"):
-        open_journal(tmp_path / "j.db", Ed25519PrivateKey.generate(), clock)
+        open_journal(tmp_path / "j.db", SigningKeys.generate(), clock)
+    with pytest.raises(JournalFormatError, match="signed with ML-DSA-65 too, by another ML-DSA-65 key"):
+        open_journal(tmp_path / "j.db", SigningKeys(key.ed25519, SigningKeys.generate().mldsa), clock)
+    with pytest.raises(JournalFormatError, match="continuing it with Ed25519 alone would downgrade it"):
+        open_journal(tmp_path / "j.db", SigningKeys(key.ed25519, None), clock)
+    with pytest.raises(TypeError, match="SigningKeys"):
+        open_journal(tmp_path / "j.db", key.ed25519, clock)
 
 
 def test_records_for_one_call_and_its_summary(tmp_path, key, clock):
@@ -128,7 +133,7 @@ def test_appends_from_worker_threads_keep_one_chain(tmp_path, key, clock):
             seqs = list(pool.map(lambda i: j.append("message_sent", message_id=f"m{i}").seq, range(60)))
     assert sorted(seqs) == list(range(1, 61))
     data = load_sqlite(tmp_path / "j.db")
-    assert verify(data.records, data.checkpoints, public_key_bytes(key)).ok
+    assert verify(data.records, data.checkpoints, key.public).ok
 
 
 def test_unopenable_path_is_a_clear_error(tmp_path, key, clock):
@@ -145,12 +150,12 @@ def test_without_a_key_records_chain_unsigned_until_the_key_is_back(tmp_path, ke
         assert j.get_timer() is None and j.handle_timer() is None and j.checkpoint() is None
     data = load_sqlite(path)
     assert len(data.records) == 3 and data.checkpoints == []
-    assert verify(data.records, data.checkpoints, public_key_bytes(key)).unsigned_tail == 3
+    assert verify(data.records, data.checkpoints, key.public).unsigned_tail == 3
 
     with open_journal(path, key, clock) as j:                   # the key mended: the chain goes on
         j.append("boot")
     data = load_sqlite(path)
-    verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+    verdict = verify(data.records, data.checkpoints, key.public)
     assert verdict.ok and verdict.records == 4 and verdict.unsigned_tail == 0
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'public_key'").fetchone()[0] == \

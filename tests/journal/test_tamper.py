@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from terminal.journal import canonical
 from terminal.journal.export import to_json
 from terminal.journal.load import load, load_sqlite
-from terminal.journal.store import public_key_bytes
+from terminal.journal.schema import checkpoint_row
+from terminal.journal.signatures import SigningKeys
 from terminal.journal.verify import verify
 from tests.journal.helpers import call, open_journal, unlock
 
@@ -34,7 +35,7 @@ def db(tmp_path, key, clock):
 
 def check(path, key, extra_checkpoints=()):
     data = load_sqlite(path)
-    return verify(data.records, [*data.checkpoints, *extra_checkpoints], public_key_bytes(key))
+    return verify(data.records, [*data.checkpoints, *extra_checkpoints], key.public)
 
 
 def first(verdict):
@@ -118,7 +119,7 @@ def test_inserted_record_in_an_export_is_found(db, key, tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(doc))
     data = load(path)
-    p = first(verify(data.records, data.checkpoints, public_key_bytes(key)))
+    p = first(verify(data.records, data.checkpoints, key.public))
     assert p.seq == 4 and "after record 7: out of order or duplicated" in p.what
 
 
@@ -138,7 +139,7 @@ def test_reordered_export_is_found(db, key, tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(doc))
     data = load(path)
-    verdict = verify(data.records, data.checkpoints, public_key_bytes(key))
+    verdict = verify(data.records, data.checkpoints, key.public)
     assert str(verdict.problems[0]) == "record 9: records 7..8 are missing before it (deleted)"
     assert any(p.seq == 7 and "out of order" in p.what for p in verdict.problems)
 
@@ -173,11 +174,11 @@ def test_forged_checkpoint_signature_is_rejected(db, key):
 
 def test_journal_resigned_with_another_key_is_rejected(db, key):
     """A tamperer who rewrites everything and signs with their own key fails every checkpoint."""
-    other = Ed25519PrivateKey.generate()
+    other = SigningKeys.generate()
     with unlock(db) as s:
         for seq, hash_, wall_us in s.execute("SELECT seq, hash, wall_us FROM checkpoints").fetchall():
-            sig = other.sign(canonical.checkpoint_message(seq, hash_, wall_us)).hex()
-            s.execute("UPDATE checkpoints SET signature = ? WHERE seq = ?", (sig, seq))
+            _, _, _, sig, mldsa = checkpoint_row(other.sign(seq, hash_, wall_us))
+            s.execute("UPDATE checkpoints SET signature = ?, mldsa_signature = ? WHERE seq = ?", (sig, mldsa, seq))
     verdict = check(db, key)
     assert [p.seq for p in verdict.problems] == [5, 10, 15, 20]
     assert verdict.checkpoints == 0 and verdict.unsigned_tail == 20

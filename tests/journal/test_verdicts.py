@@ -38,7 +38,8 @@ def journal(tmp_path, unit, clock):
     """Fourteen records, each signed as the unit signs them."""
     keys, _ = unit
     path = tmp_path / "A.sqlite"
-    with open_journal(path, keys.signing, clock, unit="alpha", static_public=keys.identity.static_public) as j:
+    with open_journal(path, keys.journal_signer, clock, unit="alpha", static_public=keys.identity.static_public,
+                      mlkem_public=keys.identity.mlkem_public) as j:
         j.append("boot", version="1")
         for n in range(1, 4):
             call(j, clock, f"c{n}", answer_after=2.0 if n != 2 else None)
@@ -119,10 +120,10 @@ def test_edit_rechain_and_strip_is_unsigned_and_caught_by_the_witness(journal, u
             s.execute("UPDATE records SET fields = ?, prev_hash = ?, hash = ? WHERE seq = ?",
                       (canonical.encode(fields).decode(), body["prev_hash"], prev, rec.seq))
         s.execute("DELETE FROM checkpoints WHERE seq > 6")
-    alone = verify(load_sqlite(journal).records, load_sqlite(journal).checkpoints, unit[0].identity.signing_public)
+    alone = verify(load_sqlite(journal).records, load_sqlite(journal).checkpoints, unit[0].identity.journal_public)
     assert alone.status == "UNSIGNED"
     held = verify(load_sqlite(journal).records, load_sqlite(journal).checkpoints,
-                  unit[0].identity.signing_public, witnessed=witnessed)
+                  unit[0].identity.journal_public, witnessed=witnessed)
     assert held.status == "TAMPERED"
     assert held.problems[0].seq == 9 and "has changed: the peer witnessed" in held.problems[0].what
 
@@ -143,10 +144,11 @@ def _witness_journal(tmp_path, clock, signer_keys, checkpoints, peer_keys=None) 
     """The peer's journal, holding `checkpoints` of the unit as peer_checkpoint records."""
     peer_keys = peer_keys or generate_keys(tmp_path / "keys-peer")
     path = tmp_path / "B.sqlite"
-    with open_journal(path, peer_keys.signing, clock, unit="bravo") as j:
+    with open_journal(path, peer_keys.journal_signer, clock, unit="bravo") as j:
         for cp in checkpoints:
             j.append("peer_checkpoint", seq=cp.seq, hash=cp.hash, wall_us=cp.wall_us, signature=cp.signature,
-                     signer=signer_keys.identity.signing_public.hex(), peer="alpha")
+                     mldsa_signature=cp.mldsa_signature, signer=signer_keys.identity.signing_public.hex(),
+                     peer="alpha")
     return path
 
 
@@ -175,7 +177,7 @@ def test_an_untouched_journal_matches_its_witness(journal, unit, tmp_path, clock
 def test_a_witness_from_another_pair_is_refused(journal, unit, tmp_path, clock):
     stranger = generate_keys(tmp_path / "keys-x")
     other_journal = tmp_path / "X.sqlite"
-    with open_journal(other_journal, stranger.signing, clock) as j:
+    with open_journal(other_journal, stranger.journal_signer, clock) as j:
         j.append("boot", version="1")
     foreign = _witness_journal(tmp_path, clock, stranger, load_sqlite(other_journal).checkpoints)
     with pytest.raises(JournalFormatError, match="a witness journal from a different pair"):
@@ -212,7 +214,7 @@ def test_the_cli_exits_2_with_one_line_on_bad_input(tmp_path, capsys):
 def test_a_gap_is_shown_and_does_not_hide_behind_intact(tmp_path, unit, clock):
     keys, _ = unit
     path = tmp_path / "gap.sqlite"
-    with open_journal(path, keys.signing, clock) as j:
+    with open_journal(path, keys.journal_signer, clock) as j:
         j.append("boot", version="1")
         j.append("gap", lost=13, kinds="ring_started:2,answered:2,missed:1", from_us=1, to_us=2,
                  reason="disk full")
@@ -229,7 +231,7 @@ def test_a_gap_is_shown_and_does_not_hide_behind_intact(tmp_path, unit, clock):
 def test_a_unit_never_signs_a_journal_rewritten_behind_its_back(tmp_path, unit, clock):
     keys, _ = unit
     path, head = tmp_path / "journal.sqlite", tmp_path / "journal.head"
-    with open_journal(path, keys.signing, clock, head_path=head) as j:
+    with open_journal(path, keys.journal_signer, clock, head_path=head) as j:
         for n in range(5):
             j.append("link_up", path=f"p{n}")
     data = load_sqlite(path)
@@ -237,7 +239,7 @@ def test_a_unit_never_signs_a_journal_rewritten_behind_its_back(tmp_path, unit, 
         s.execute("DELETE FROM records WHERE seq > 3")
         s.execute("DELETE FROM checkpoints WHERE seq > 3")
     with pytest.raises(JournalRewritten, match="the journal ends at record 3, but this unit last wrote record 5"):
-        open_journal(path, keys.signing, clock, head_path=head)
+        open_journal(path, keys.journal_signer, clock, head_path=head)
     with unlock(path) as s:                    # or put records 4..5 back with 5 edited
         for rec in data.records[3:]:
             s.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -245,14 +247,14 @@ def test_a_unit_never_signs_a_journal_rewritten_behind_its_back(tmp_path, unit, 
                        canonical.encode(rec.fields).decode(), rec.prev_hash,
                        rec.hash if rec.seq < 5 else "ee" * 32))
     with pytest.raises(JournalRewritten, match="record 5 is not the record this unit wrote"):
-        open_journal(path, keys.signing, clock, head_path=head)
+        open_journal(path, keys.journal_signer, clock, head_path=head)
     assert len(load_sqlite(path).checkpoints) == 3      # nothing signed
 
 
 def test_records_appended_by_someone_else_are_not_signed(tmp_path, unit, clock):
     keys, _ = unit
     path, head = tmp_path / "journal.sqlite", tmp_path / "journal.head"
-    with open_journal(path, keys.signing, clock, head_path=head) as j:
+    with open_journal(path, keys.journal_signer, clock, head_path=head) as j:
         j.append("boot", version="1")
         last = load_sqlite(path).records[-1]
         body = {**last.body(), "seq": 2, "kind": "link_up", "fields": {}, "prev_hash": last.hash}
@@ -269,12 +271,12 @@ def test_a_power_cut_before_the_head_file_is_written_is_tolerated(tmp_path, unit
     """The transaction committed, the head write did not happen: one signed transaction past the head."""
     keys, _ = unit
     path, head = tmp_path / "journal.sqlite", tmp_path / "journal.head"
-    with open_journal(path, keys.signing, clock, head_path=head) as j:
+    with open_journal(path, keys.journal_signer, clock, head_path=head) as j:
         j.append("boot", version="1")
         saved = head.read_bytes()
         j.append_many([("link_up", None, {}), ("link_down", None, {"reason": "x"})])
     head.write_bytes(saved)          # as if the power went before the head's rename
-    with open_journal(path, keys.signing, clock, head_path=head) as j:
+    with open_journal(path, keys.journal_signer, clock, head_path=head) as j:
         j.append("boot", version="1")
     assert verify(load_sqlite(path).records, load_sqlite(path).checkpoints,
-                  unit[0].identity.signing_public).status == "intact"
+                  unit[0].identity.journal_public).status == "intact"

@@ -2,14 +2,13 @@
 
 import dataclasses
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings, strategies as st
 
 from terminal.journal import Checkpoint, Record, canonical, verify
-from terminal.journal.store import public_key_bytes
+from terminal.journal.signatures import SigningKeys
 
-KEY = Ed25519PrivateKey.generate()
-PUBLIC = public_key_bytes(KEY)
+KEY = SigningKeys.generate()
+PUBLIC = KEY.public
 N = 30
 
 
@@ -21,8 +20,7 @@ def chain(n: int = N) -> tuple[list[Record], list[Checkpoint]]:
         prev = canonical.record_hash(body)
         records.append(Record(**body, hash=prev))
     last = records[-1]
-    sig = KEY.sign(canonical.checkpoint_message(last.seq, last.hash, 0)).hex()
-    return records, [Checkpoint(last.seq, last.hash, 0, sig)]
+    return records, [KEY.sign(last.seq, last.hash, 0)]
 
 
 RECORDS, CHECKPOINTS = chain()

@@ -55,7 +55,7 @@ async def test_units_journal_boot_link_up_and_shutdown(tmp_path):
     await a.close()
     await b.close()
     data = load(tmp_path / "A" / "data" / "journal.sqlite")
-    verdict = verify(data.records, data.checkpoints, a.keys.identity.signing_public)
+    verdict = verify(data.records, data.checkpoints, a.keys.identity.journal_public)
     assert verdict.ok and verdict.unsigned_tail == 0
     # B may witness A's first checkpoints; the keys may have gone hybrid before the close, or not yet.
     own = [r.kind for r in data.records if r.kind not in ("peer_checkpoint", "link_mode")]

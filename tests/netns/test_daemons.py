@@ -28,6 +28,8 @@ def _configs(tmp_path):
             "link": {"listen": f"{ips[name]}:{PORT}", "pairing_id": "netns", "unreachable_after": 3.0},
             "peer": {"id": peer, "static_public": encode_key(ids[peer].static_public),
                      "signing_public": encode_key(ids[peer].signing_public),
+                     "mlkem_public": encode_key(ids[peer].mlkem_public),
+                     "mldsa_public": encode_key(ids[peer].mldsa_public),
                      "endpoints": [f"{ips[peer]}:{PORT}"]},
             "control": {"socket": "control.sock"},
             "hardware": {"pin_factory": "mock"},
@@ -56,6 +58,6 @@ def test_daemons_in_two_namespaces_link_up_with_random_loss_on_b(hosts, tmp_path
             proc.wait(timeout=20)
     for name in "AB":
         data = load(tmp_path / name / "data" / "journal.sqlite")
-        assert verify(data.records, data.checkpoints, ids[name].signing_public).ok
+        assert verify(data.records, data.checkpoints, ids[name].journal_public).ok
         kinds = [r.kind for r in data.records]
         assert kinds[0] == "boot" and "link_up" in kinds and kinds[-1] == "shutdown"

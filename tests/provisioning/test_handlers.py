@@ -88,7 +88,8 @@ def test_enrol_with_the_button_creates_keys_once(unit):
     first = ok(unit, Command.ENROL)
     assert first["created"] is True
     again = ok(unit, Command.ENROL, now=NOW + 3600)  # keeping keys needs no button
-    assert again == {"created": False, "identity": first["identity"], "archived_journal": None}
+    assert again == {"created": False, "upgraded": False, "identity": first["identity"], "archived_journal": None}
+    assert set(first["identity"]) == {"static_public", "signing_public", "mlkem_public", "mldsa_public", "fingerprint"}
     assert load_keys(load(unit.config_path, SCHEMA).unit.key_dir).identity.as_dict() == first["identity"]
 
 
@@ -114,6 +115,8 @@ def test_install_peer_writes_a_config_the_daemon_loads(unit, tmp_path):
     config = load(unit.config_path)
     assert config.peer.static_public == peer_keys.identity.static_public
     assert config.peer.signing_public == peer_keys.identity.signing_public
+    assert config.peer.mlkem_public == peer_keys.identity.mlkem_public     # for the link's later PQ authentication
+    assert config.peer.mldsa_public == peer_keys.identity.mldsa_public
     assert config.peer.endpoints == [("203.0.113.5", 4870)]
     assert config.peer.psk == bytes(range(32))
     assert os.stat(unit.config_path).st_mode & 0o777 == 0o600
@@ -277,14 +280,84 @@ def test_journal_without_a_journal_is_not_available(unit):
     assert "no journal at" in response.result["error"]
 
 
-def test_zeroize_destroys_keys_and_peer(unit, tmp_path):
+def test_zeroize_destroys_keys_and_peer(unit, tmp_path, monkeypatch):
     enrolled(unit)
+    before = load_keys(tmp_path / "keys").identity
     ok(unit, Command.INSTALL_PEER, {"bundle": peer_bundle(tmp_path)[0]})
+    written = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, mode="r", *a, **k: (
+        written.append((self.name, mode)), real_open(self, mode, *a, **k))[1])
     ok(unit, Command.ZEROIZE)
+    assert ("private.keys", "r+b") in written     # overwritten in place before the unlink: all four keys with it
     assert not (tmp_path / "keys" / "private.keys").exists()
     assert (tmp_path / "keys" / "zeroize.pending").exists()    # the daemon destroys the plaintext, now or next start
     assert "[peer]" not in unit.config_path.read_text()
     assert ok(unit, Command.HELLO)["state"] == "blank"
+    unit.presence.press(NOW)                          # re-enrol: four new keys, the post-quantum ones too
+    after = ok(unit, Command.ENROL)["identity"]
+    assert all(after[name] != before.as_dict()[name] for name in ("signing_public", "mlkem_public", "mldsa_public"))
+
+
+def _legacy_unit(tmp_path):
+    """Unit A as firmware before the post-quantum keys left it: two keys, and a journal they signed."""
+    from terminal.journal import Journal
+    from terminal.journal.signatures import SigningKeys
+    from terminal.keys import atomic_write, encode_key, new_keys
+    old = new_keys()
+    (tmp_path / "keys").mkdir(mode=0o700)
+    atomic_write(tmp_path / "keys" / "private.keys",
+                 f"static = {encode_key(old.static_private_bytes())}\nsigning = {encode_key(old.signing.private_bytes_raw())}\n".encode())
+    with Journal(tmp_path / "data" / "journal.sqlite", SigningKeys(old.signing, None)) as journal:
+        journal.append("boot", version="0.9")
+    return old
+
+
+def test_enrol_on_a_unit_from_before_the_post_quantum_keys_adds_them_and_keeps_its_journal(unit, tmp_path):
+    old = _legacy_unit(tmp_path)
+    hello = ok(unit, Command.HELLO)
+    assert (hello["state"], hello["identity"], hello["legacy_keys"]) == ("enrolled", None, True)
+    assert final(unit, Command.EXPORT).status == Status.NOT_ENROLLED
+    assert final(unit, Command.ENROL).status == Status.NEEDS_PRESENCE      # changing keys needs the button
+    unit.presence.press(NOW)
+    result = ok(unit, Command.ENROL)
+    assert (result["created"], result["upgraded"], result["archived_journal"]) == (True, True, None)
+    keys = load_keys(tmp_path / "keys")
+    assert keys.identity.signing_public == old.identity.signing_public      # its journal goes on, not archived
+    assert keys.identity.static_public == old.identity.static_public        # the peer's pin still names it
+    assert result["identity"]["fingerprint"] == keys.identity.fingerprint != old.identity.fingerprint
+    assert (tmp_path / "data" / "journal.sqlite").exists()
+    assert ok(unit, Command.EXPORT)["bundle"]["bundle"]["format"] == "hotline-identity-v2"
+
+
+def test_enrol_fails_clearly_when_new_keys_fail_their_pairwise_consistency_test(unit, tmp_path, monkeypatch):
+    monkeypatch.setattr("terminal.keys.pairwise_consistency",
+                        lambda keys: ["ML-DSA-65: a signature by the new key does not verify with its public key"])
+    unit.presence.press(NOW)
+    response = final(unit, Command.ENROL)
+    assert response.status == Status.INTERNAL
+    assert response.result["error"].startswith(
+        "enrol: new keys failed the pairwise-consistency test (ML-DSA-65: a signature by the new key does not "
+        "verify with its public key); no keys were written")
+    assert not (tmp_path / "keys" / "private.keys").exists()
+    assert ok(unit, Command.HELLO)["state"] == "blank"
+
+
+def test_install_peer_refuses_a_format_1_bundle_naming_its_format(unit, tmp_path):
+    import json as json_mod
+    enrolled(unit)
+    doc, peer_keys = peer_bundle(tmp_path)
+    body = {k: v for k, v in doc["bundle"].items() if k not in ("mlkem_public", "mldsa_public")}
+    body["format"] = "hotline-identity-v1"
+    message = json_mod.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    legacy = {"bundle": body, "signature": base64.b64encode(peer_keys.signing.sign(message)).decode()}
+    before = snapshot(tmp_path)
+    response = final(unit, Command.INSTALL_PEER, {"bundle": legacy})
+    assert response.status == Status.BAD_ARGUMENT
+    assert response.result["error"].startswith(
+        "the identity bundle (argument 'bundle'): format 'hotline-identity-v1' is from firmware without "
+        "post-quantum keys")
+    assert snapshot(tmp_path) == before
 
 
 def test_frame_errors_are_answered_with_request_id_zero(unit):

@@ -36,7 +36,7 @@ def test_every_truncation_of_the_header_is_refused_with_its_length():
 def test_wrong_version_keeps_the_request_id_for_the_answer():
     data = bytearray(bytes(Request(513, Command.HELLO)))
     data[0] = 9
-    with pytest.raises(VersionError, match="protocol version 9; this side speaks version 1") as info:
+    with pytest.raises(VersionError, match="protocol version 9; this side speaks version 2") as info:
         Request.parse(bytes(data))
     assert info.value.request_id == 513
     assert info.value.status == Status.BAD_VERSION
@@ -45,11 +45,11 @@ def test_wrong_version_keeps_the_request_id_for_the_answer():
 @pytest.mark.parametrize(
     "data, error, message",
     [
-        (b"\x01\x01\x00\x05\xee{}", UnknownCommand, "unknown command 238"),
-        (b"\x01\x02\x00\x05\x01{}", MessageError, r"expected a request \(kind 1\), got kind 2"),
-        (b"\x01\x01\x00\x05\x01[1]", MessageError, "body must be a JSON object, got list"),
-        (b"\x01\x01\x00\x05\x01{", MessageError, "body is not UTF-8 JSON"),
-        (b"\x01\x01\x00\x05\x01\xff", MessageError, "body is not UTF-8 JSON"),
+        (b"\x02\x01\x00\x05\xee{}", UnknownCommand, "unknown command 238"),
+        (b"\x02\x02\x00\x05\x01{}", MessageError, r"expected a request \(kind 1\), got kind 2"),
+        (b"\x02\x01\x00\x05\x01[1]", MessageError, "body must be a JSON object, got list"),
+        (b"\x02\x01\x00\x05\x01{", MessageError, "body is not UTF-8 JSON"),
+        (b"\x02\x01\x00\x05\x01\xff", MessageError, "body is not UTF-8 JSON"),
     ],
 )
 def test_request_errors_are_specific(data, error, message):

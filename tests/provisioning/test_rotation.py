@@ -2,6 +2,7 @@
 power-on journal check with the new keys. Real SQLite files; crashes simulated at each step."""
 
 import fcntl
+import json
 import os
 import re
 import sqlite3
@@ -35,7 +36,7 @@ def journal_path(tmp_path):
 
 def write_journal(path, keys, records=5):
     """`records` appended and the tail signed, as a daemon leaves its journal at shutdown."""
-    with Journal(path, keys.signing, unit="A", boot_id="boot-1") as journal:
+    with Journal(path, keys.journal_signer, unit="A", boot_id="boot-1") as journal:
         for i in range(records):
             journal.append("provisioning", change="test", detail=f"record {i}")
     return load_sqlite(path)
@@ -46,11 +47,12 @@ def data_files(tmp_path):
     return sorted(p.name for p in (tmp_path / "data").iterdir() if p.name != "journal.sqlite.lock")
 
 
-def assert_whole_copy(path, old, public_key):
-    """`path` holds every record and checkpoint of `old`, names its key, and verifies with it."""
+def assert_whole_copy(path, old, identity):
+    """`path` holds every record and checkpoint of `old`, names its keys, and verifies with them."""
     copy = load_sqlite(path)
-    assert (copy.records, copy.checkpoints, copy.public_key) == (old.records, old.checkpoints, public_key)
-    assert verify(copy.records, copy.checkpoints, public_key).ok
+    assert (copy.records, copy.checkpoints, copy.public_key, copy.mldsa_public) == (
+        old.records, old.checkpoints, identity.signing_public, identity.mldsa_public)
+    assert verify(copy.records, copy.checkpoints, identity.journal_public).ok
 
 
 def rekeyed(unit, tmp_path):
@@ -72,12 +74,14 @@ def test_enrol_after_zeroize_archives_the_old_journal_and_the_unit_passes_its_ch
     name = f"journal-{old_public.hex()[:16]}-{ARCHIVE_TIME}.sqlite"
     assert (result["created"], result["archived_journal"]) == (True, name)
     assert data_files(tmp_path) == [name]
-    assert_whole_copy(tmp_path / "data" / name, old, old_public)
+    assert_whole_copy(tmp_path / "data" / name, old, old_keys.identity)
     assert [c for c, _ in changes] == ["enrol", "zeroize", "enrol", "journal_archived"]
     assert name in changes[-1][1]
 
-    # The auditor's tool, given the key the archive names.
-    assert hotline(["journal", "verify", "--db", str(tmp_path / "data" / name), "--public-key", old_public.hex()]) == 0
+    # The auditor's tool, given the old unit's identity (both signing keys; a bare Ed25519 key is not enough).
+    identity = tmp_path / "old-identity.json"
+    identity.write_text(json.dumps(old_keys.identity.as_dict()))
+    assert hotline(["journal", "verify", "--db", str(tmp_path / "data" / name), "--public-key", str(identity)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("intact: ") and "  5 records (records 1..5)" in out
 
@@ -85,7 +89,7 @@ def test_enrol_after_zeroize_archives_the_old_journal_and_the_unit_passes_its_ch
     assert new_keys.identity.signing_public != old_public
     new = write_journal(journal_path(tmp_path), new_keys, records=2)
     assert [r.seq for r in new.records] == [1, 2]
-    check = check_journal(journal_path(tmp_path), new_keys.identity.signing_public)
+    check = check_journal(journal_path(tmp_path), new_keys.identity.journal_public)
     assert check.passed, check.detail
 
 
@@ -93,13 +97,13 @@ def test_enrol_with_a_journal_of_its_own_keys_archives_nothing(unit, tmp_path):
     enrolled(unit)
     keys = load_keys(tmp_path / "keys")
     before = write_journal(journal_path(tmp_path), keys)
-    with Journal(journal_path(tmp_path), keys.signing) as running:    # the daemon, on line
+    with Journal(journal_path(tmp_path), keys.journal_signer) as running:    # the daemon, on line
         result = ok(unit, Command.ENROL, now=NOW + 3600)
         assert (result["created"], result["archived_journal"]) == (False, None)
         running.append("provisioning", change="test", detail="still writing")
     assert not [f for f in data_files(tmp_path) if f.startswith("journal-")]
     assert load_sqlite(journal_path(tmp_path)).records[:5] == before.records
-    assert check_journal(journal_path(tmp_path), keys.identity.signing_public).passed
+    assert check_journal(journal_path(tmp_path), keys.identity.journal_public).passed
 
 
 @pytest.mark.parametrize("records", [0, 3])
@@ -119,7 +123,7 @@ def test_a_journal_naming_no_key_is_left_for_the_journal_to_adopt(unit, tmp_path
 def test_an_old_journal_still_open_elsewhere_is_left_alone_until_enrol_runs_again(unit, tmp_path):
     enrolled(unit)
     old_keys = load_keys(tmp_path / "keys")
-    stale = Journal(journal_path(tmp_path), old_keys.signing)   # a daemon that never reloaded after zeroize
+    stale = Journal(journal_path(tmp_path), old_keys.journal_signer)   # a daemon that never reloaded after zeroize
     stale.append("provisioning", change="test", detail="before zeroize")
     ok(unit, Command.ZEROIZE)
     unit.presence.press(NOW)
@@ -132,7 +136,7 @@ def test_an_old_journal_still_open_elsewhere_is_left_alone_until_enrol_runs_agai
     old = load_sqlite(journal_path(tmp_path))
     result = ok(unit, Command.ENROL, now=NOW + 3600)            # no button: the keys exist
     assert result["created"] is False
-    assert_whole_copy(tmp_path / "data" / result["archived_journal"], old, old_keys.identity.signing_public)
+    assert_whole_copy(tmp_path / "data" / result["archived_journal"], old, old_keys.identity)
     assert not journal_path(tmp_path).exists()
 
 
@@ -210,9 +214,9 @@ def test_a_crash_anywhere_leaves_a_whole_copy_and_enrol_again_finishes(unit, tmp
     if point != "rename":   # the archive written before the crash is the one kept, not a second copy
         assert name == archive_name(old_public.hex(), WALL)
     assert data_files(tmp_path) == [name]
-    assert_whole_copy(tmp_path / "data" / name, old, old_public)
+    assert_whole_copy(tmp_path / "data" / name, old, old_keys.identity)
     assert ok(unit, Command.ENROL, now=NOW + 3600)["archived_journal"] is None
-    assert check_journal(journal_path(tmp_path), load_keys(tmp_path / "keys").identity.signing_public).passed
+    assert check_journal(journal_path(tmp_path), load_keys(tmp_path / "keys").identity.journal_public).passed
 
 
 def test_no_journal_archives_nothing(tmp_path):
@@ -247,3 +251,21 @@ def test_an_archive_of_the_same_name_with_other_records_is_never_overwritten(uni
     unit.wall_clock = lambda: WALL + 1
     assert ok(unit, Command.ENROL, now=NOW + 3600)["archived_journal"] == archive_name(
         old_keys.identity.signing_public.hex(), WALL + 1)
+
+
+def test_a_journal_naming_another_ml_dsa_key_is_foreign_too(tmp_path):
+    """Same Ed25519 key, another ML-DSA-65 key: the Journal would refuse it, so enrol archives it."""
+    from terminal.journal.signatures import SigningKeys
+    from terminal.keys import new_keys
+    keys = new_keys()
+    (tmp_path / "data").mkdir()
+    with Journal(journal_path(tmp_path), SigningKeys(keys.signing, SigningKeys.generate().mldsa)) as journal:
+        journal.append("boot", version="1")
+    name = archive_foreign_journal(tmp_path / "data", keys.identity.signing_public, WALL,
+                                   mldsa_public=keys.identity.mldsa_public)
+    assert name == archive_name(keys.identity.signing_public.hex(), WALL)
+    assert not journal_path(tmp_path).exists()
+    with Journal(journal_path(tmp_path), keys.journal_signer) as journal:      # and the unit starts afresh
+        journal.append("boot", version="2")
+    assert archive_foreign_journal(tmp_path / "data", keys.identity.signing_public, WALL + 1,
+                                   mldsa_public=keys.identity.mldsa_public) is None

@@ -69,10 +69,10 @@ def test_a_wrong_protocol_version_is_answered_with_the_request_id(make_unit):
     unit = make_unit()
     unit.press()
     message = bytearray(bytes(Request(77, Command.ENROL)))
-    message[0] = 2
+    message[0] = 1          # a hotline-host from before format-2 bundles
     (response,) = exchange(unit.cable.host_path, encode_frame(bytes(message)))
     assert (response.id, response.status) == (77, Status.BAD_VERSION)
-    assert "protocol version 2; this side speaks version 1" in response.result["error"]
+    assert "protocol version 1; this side speaks version 2" in response.result["error"]
     assert not unit.key_dir.exists()
 
 

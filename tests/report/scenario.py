@@ -63,7 +63,7 @@ def _witness(j, signers):
     for u, other in (("a", "b"), ("b", "a")):
         cp = j[other].last_checkpoint
         j[u].append("peer_checkpoint", seq=cp.seq, hash=cp.hash, wall_us=cp.wall_us, signature=cp.signature,
-                    signer=signers[other])
+                    mldsa_signature=cp.mldsa_signature, signer=signers[other])
 
 
 def _messages(j, clock):
@@ -93,8 +93,9 @@ def build(tmp: Path) -> dict:
     for n, u in enumerate("ab"):
         bundles[u].write_text(json.dumps(make_bundle(keys[u], f"desk-{u}", [f"192.0.2.{n + 1}:4870"], "pair-1")))
     signers = {u: keys[u].identity.signing_public.hex() for u in "ab"}
-    j = {u: open_journal(tmp / f"{u}.db", keys[u].signing, clock, unit=f"desk-{u}",
-                         static_public=keys[u].identity.static_public) for u in "ab"}
+    j = {u: open_journal(tmp / f"{u}.db", keys[u].journal_signer, clock, unit=f"desk-{u}",
+                         static_public=keys[u].identity.static_public, mlkem_public=keys[u].identity.mlkem_public)
+         for u in "ab"}
     for u in "ab":
         j[u].append("boot", version="1.0")
         j[u].append("link_up", path="primary")
@@ -132,6 +133,7 @@ def build(tmp: Path) -> dict:
         j[u].append("shutdown", reason="end of test")
         j[u].close()
     return {"paths": [tmp / "a.db", tmp / "b.db"], "keys": [keys[u].identity.signing_public for u in "ab"],
+            "identities": [keys[u].identity for u in "ab"],
             "bundles": [bundles[u] for u in "ab"], "expected": [key_from_bundle(bundles[u]) for u in "ab"],
             "fingerprints": [keys[u].identity.fingerprint for u in "ab"]}
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from terminal.journal.signatures import SigningKeys
 from matplotlib.dates import date2num, num2date
 from matplotlib.figure import Figure
 
@@ -101,7 +101,7 @@ def test_every_time_chart_of_a_short_run_reads_in_whole_seconds(tmp_path):
     """Like `hotline sim`: everything within half a minute, self-tests milliseconds apart."""
     clock = FakeClock()
     path = tmp_path / "short.db"
-    with open_journal(path, Ed25519PrivateKey.generate(), clock, unit="A") as j:
+    with open_journal(path, SigningKeys.generate(), clock, unit="A") as j:
         j.append("boot", version="1")
         j.append("link_up", path="primary")
         for n in range(5):

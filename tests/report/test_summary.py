@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from terminal.journal.signatures import SigningKeys
 
 from host.cli import main
 from host.report import build_report
@@ -63,7 +63,7 @@ def test_period_is_first_to_last_record_in_utc(scenario):
 def test_each_verdict_names_its_status_and_spoken_fingerprint(scenario, i, unit):
     row = scenario["page"].row("verdict", unit)
     assert row["data-status"] == "intact" and row["class"] == ""
-    assert "intact every record is covered by a valid signature" in row["text"]
+    assert "intact every record is covered by valid Ed25519 and ML-DSA-65 signatures" in row["text"]
     assert f"spoken fingerprint {scenario['fingerprints'][i]}" in row["text"]
     assert str(scenario["bundles"][i]) in row["text"]
     assert re.fullmatch(r"(\d{5} ){5}\d{5}", scenario["fingerprints"][i])
@@ -209,7 +209,7 @@ def test_the_witness_catches_a_cut_that_the_journal_alone_hides(scenario, tmp_pa
 def _stranger(tmp_path, *, witnesses_someone: bool):
     """A unit of another pair: its journal witnesses a third unit, or nobody."""
     clock = FakeClock()
-    key = Ed25519PrivateKey.generate()
+    key = SigningKeys.generate()
     path = tmp_path / "c.db"
     with open_journal(path, key, clock, unit="desk-c") as j:
         j.append("boot", version="1.0")
@@ -278,12 +278,24 @@ def test_one_journal_still_shows_the_peers_view_of_a_missed_ring(scenario, tmp_p
 
 # -- where the keys come from -------------------------------------------------------------
 
-def test_raw_signing_keys_still_get_spoken_fingerprints_from_the_files(scenario, tmp_path):
-    page = report(tmp_path, scenario["paths"], scenario["keys"])      # as `hotline sim` calls it
+def test_raw_signing_keys_say_ed25519_only_and_still_get_spoken_fingerprints_from_the_files(scenario, tmp_path):
+    """A bare Ed25519 key cannot check an ML-DSA-65 signature: never `intact`, and said why."""
+    page = report(tmp_path, scenario["paths"], scenario["keys"])
+    for i, unit in enumerate(("desk-a", "desk-b")):
+        row = page.row("verdict", unit)
+        assert row["data-status"] == "ED25519 ONLY"
+        assert "only the Ed25519 signatures were checked (no ML-DSA-65 key was given" in row["text"]
+        assert f"spoken fingerprint {scenario['fingerprints'][i]} (key: the signing key given)" in row["text"]
+
+
+def test_the_units_identities_as_hotline_sim_gives_them_are_intact(scenario, tmp_path):
+    from terminal.journal.audit import ExpectedKey
+    keys = [ExpectedKey.of_identity(identity, f"unit {u}") for identity, u in zip(scenario["identities"], "AB")]
+    page = report(tmp_path, scenario["paths"], keys)
     for i, unit in enumerate(("desk-a", "desk-b")):
         row = page.row("verdict", unit)
         assert row["data-status"] == "intact"
-        assert f"spoken fingerprint {scenario['fingerprints'][i]} (key: the signing key given)" in row["text"]
+        assert "valid Ed25519 and ML-DSA-65 signatures" in row["text"]
 
 
 def test_cli_report_verifies_against_the_bundles(scenario, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from terminal.journal.signatures import SigningKeys
 from gpiozero.pins.mock import MockFactory
 
 from terminal.audio.wavfile import FileHandset
@@ -26,7 +26,7 @@ class JournalSink:
 
     def __init__(self, path):
         self.path = path
-        self.journal = Journal(path, Ed25519PrivateKey.generate())
+        self.journal = Journal(path, SigningKeys.generate())
         self.record = journal_recorder(self.journal.append)
 
     def selftests(self) -> list[dict]:

@@ -28,7 +28,7 @@ async def test_hundred_scheduled_runs_without_a_false_alarm(pair, coupled):
     data = load(unit.config.unit.data_dir / "journal.sqlite")
     selftests = [r.fields for r in data.records if r.kind == "selftest"]
     assert len(selftests) == RUNS * len(SCHEDULED) and all(f["passed"] for f in selftests)
-    assert verify(data.records, data.checkpoints, unit.keys.identity.signing_public).ok
+    assert verify(data.records, data.checkpoints, unit.keys.identity.journal_public).ok
 
 
 def test_hundred_power_on_runs_without_a_false_alarm(tmp_path, hardware, sink):

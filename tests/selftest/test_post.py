@@ -23,7 +23,7 @@ def unit(tmp_path):
     a.sock.close()
     b.sock.close()
     cfg = load_config(a.config_path)
-    journal = Journal(cfg.unit.data_dir / "journal.sqlite", load_keys(cfg.unit.key_dir).signing)
+    journal = Journal(cfg.unit.data_dir / "journal.sqlite", load_keys(cfg.unit.key_dir).journal_signer)
     journal.append("boot", version="test")
     journal.append("link_up", path="127.0.0.1:1")
     journal.close()
@@ -113,7 +113,7 @@ def test_provisioning_runner_streams_the_power_on_checks(unit):
     assert "relay, hook, audio loopback and link not tested" in rows[-1]["detail"]
     (cfg.unit.key_dir / "private.keys").write_text("garbage\n")
     rows = {r["check"]: r for r in provisioning_runner(config_path)()}
-    assert not rows["keystore"]["ok"] and "expected 'static = ...'" in rows["keystore"]["detail"]
+    assert not rows["keystore"]["ok"] and "expected one each of 'static = ...'" in rows["keystore"]["detail"]
     from terminal.provisioning.selftest_hook import check_result
     assert check_result(rows["keystore"]) == rows["keystore"]
 
