@@ -33,16 +33,20 @@ def small_data_dir(tmp_path):
 
 
 def fill(directory) -> os.PathLike:
-    """Write a file until the filesystem says it is full."""
+    """Write a file until the filesystem says it is full. Unbuffered: a buffered file's
+    close() would flush the bytes the failed write left behind and raise ENOSPC again
+    (under qemu-user a short write leaves such bytes)."""
     filler = directory / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    block = b"\0" * 65536
+    try:
+        while True:
+            os.write(fd, block)
+            os.fsync(fd)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
     return filler
 
 

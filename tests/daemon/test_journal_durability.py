@@ -34,6 +34,7 @@ async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjourna
     rng = random.Random(20261201)
     (config_a, config_b), (sock_a, sock_b), (a, b) = start_pair(tmp_path)
     acked: list[str] = []
+    data_a, data_b = tmp_path / "A" / "data", tmp_path / "B" / "data"
     try:
         for round_ in range(ROUNDS):
             await until(lambda: call(sock_a, "link.status"), 30)
@@ -58,10 +59,13 @@ async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjourna
             return set(acked) <= at_b and at_b
         delivered = await until(all_delivered, 60)
 
-        async def witnessed_since_restart():     # the last acknowledged send's checkpoint may have died in
-            status = await call(sock_a, "unit.status")     # flight with the unit: this life's first is past it
-            return status.get("journal", {}).get("witnessed_by_peer", 0) > 0
-        await until(witnessed_since_restart, 30)
+        async def witnessed_abroad():
+            """B journals A's checkpoint past A's last send: the witness is asynchronous, so a
+            SIGTERM right after delivery could otherwise beat it (seen under qemu-user)."""
+            last = max(r.seq for r in load_sqlite(data_a / "journal.sqlite").records if r.kind == "message_queued")
+            return any(r.kind == "peer_checkpoint" and r.fields["seq"] >= last
+                       for r in load_sqlite(data_b / "journal.sqlite").records)
+        await until(witnessed_abroad, 60)
     finally:
         for proc in (a, b):
             if proc.poll() is None:
@@ -69,8 +73,8 @@ async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjourna
                 proc.wait(timeout=20)
     assert a.returncode == 0 and b.returncode == 0
 
-    journal_a = load_sqlite(tmp_path / "A" / "data" / "journal.sqlite")
-    journal_b = load_sqlite(tmp_path / "B" / "data" / "journal.sqlite")
+    journal_a = load_sqlite(data_a / "journal.sqlite")
+    journal_b = load_sqlite(data_b / "journal.sqlite")
     queued = {r.fields["message_id"] for r in journal_a.records
               if r.kind == "message_queued" and r.fields.get("direction") == "outgoing"}
     assert set(acked) <= queued, f"acknowledged but not journalled: {sorted(set(acked) - queued)}"
@@ -81,11 +85,11 @@ async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjourna
 
     for name, mine, theirs in (("A", journal_a, journal_b), ("B", journal_b, journal_a)):
         identity = load_keys(tmp_path / name / "keys").identity
-        result = audit(mine, ExpectedKey.of_identity(identity, name), witness=theirs)
+        result = audit(mine, ExpectedKey(identity.signing_public, identity.static_public, name), witness=theirs)
         assert result.verdict.status == "intact", result.describe()
         assert result.verdict.witness.matched > 0, result.describe()
     # every acknowledged send was witnessed abroad: the peer holds a checkpoint past its record
     last_queued = max(r.seq for r in journal_a.records if r.kind == "message_queued")
     identity_a = load_keys(tmp_path / "A" / "keys").identity
-    witnessed = audit(journal_a, ExpectedKey.of_identity(identity_a), witness=journal_b).verdict.witness
+    witnessed = audit(journal_a, ExpectedKey(identity_a.signing_public), witness=journal_b).verdict.witness
     assert witnessed.last_seq >= last_queued
