@@ -21,6 +21,7 @@ SAMPLE_BYTES = 2
 FRAME_MS_CHOICES = (10, 20, 40)
 DEFAULT_FRAME_MS = 20
 DEFAULT_BITRATE = 24000
+DEFAULT_COMPLEXITY = 9           # libopus 1.3's own default, set so that no libopus version changes it
 MAX_PACKET_BYTES = 1275          # largest single Opus frame (RFC 6716 section 3.2.1)
 
 
@@ -44,16 +45,19 @@ class Encoder:
     """Opus VoIP encoder: one PCM frame in, one Opus packet out."""
 
     def __init__(self, frame_ms: int = DEFAULT_FRAME_MS, bitrate: int = DEFAULT_BITRATE,
-                 fec: bool = True, loss_percent: int = 0):
+                 fec: bool = True, loss_percent: int = 0, complexity: int = DEFAULT_COMPLEXITY):
         self.frame_ms = frame_ms
         self.samples = frame_samples(frame_ms)
         self.frame_bytes = self.samples * CHANNELS * SAMPLE_BYTES
         if not 6000 <= bitrate <= 510000:
             raise CodecError(f"Opus bitrate must be 6000..510000 bit/s, not {bitrate!r}")
+        if not 0 <= complexity <= 10:
+            raise CodecError(f"Opus complexity must be 0..10, not {complexity!r}")
         self._state = opus_encoder.create_state(SAMPLE_RATE, CHANNELS, opuslib.APPLICATION_VOIP)
         self._out = ctypes.create_string_buffer(MAX_PACKET_BYTES)
         self._ctl(ctl.set_bitrate, bitrate)
         self._ctl(ctl.set_signal, opuslib.SIGNAL_VOICE)
+        self._ctl(ctl.set_complexity, complexity)
         self._ctl(ctl.set_inband_fec, int(fec))
         self.set_loss_percent(loss_percent)
 
@@ -63,6 +67,10 @@ class Encoder:
     @property
     def bitrate(self) -> int:
         return self._ctl(ctl.get_bitrate)
+
+    @property
+    def complexity(self) -> int:
+        return self._ctl(ctl.get_complexity)
 
     @property
     def fec(self) -> bool:

@@ -3,8 +3,12 @@
 Two baresip 1.0 instances (Debian baresip-core) on loopback: B auto-answers,
 A dials, each sends a looped speech WAV (aufile) as Opus 48 kHz mono,
 24 kbit/s, 20 ms ptime, in-band FEC, over SRTP (AES-CM-128/HMAC-SHA1-80, as
-our voice is encrypted too); received audio goes to an aubridge player. CPU is
-utime+stime from /proc/<pid>/stat over a fixed stretch of the established call.
+our voice is encrypted too), with the encoder settings ours uses (SETTINGS).
+What each receives is decoded and written to a WAV by baresip's sndfile module,
+as our simulated handset writes its earpiece to a WAV; the run fails unless that
+WAV holds the measured stretch. (The aubridge player has no matching source, so
+baresip's player thread never runs: what is measured is decode and the write.)
+CPU is utime+stime from /proc/<pid>/stat over a fixed stretch of the established call.
 
     .venv/bin/python tests/bench/bench_baresip.py [seconds]
 """
@@ -49,6 +53,8 @@ module opus.so
 module aufile.so
 module aubridge.so
 module srtp.so
+module sndfile.so
+snd_path {home}
 module_tmp account.so
 module_app menu.so
 opus_bitrate 24000
@@ -56,7 +62,12 @@ opus_stereo no
 opus_sprop_stereo no
 opus_inbandfec yes
 opus_dtx no
+opus_application voip
+opus_complexity {complexity}
 """
+# The settings both sides of bench_cpu use; printed beside the figures.
+SETTINGS = {"codec": "Opus 48 kHz mono", "application": "voip", "complexity": 9, "bitrate": "24 kbit/s VBR",
+            "frame": "20 ms", "in-band FEC": "on", "DTX": "off"}
 ACCOUNT = "<sip:{name}@127.0.0.1:{sip_port}>;regint=0;answermode=auto;audio_codecs=opus;ptime=20;mediaenc=srtp\n"
 
 
@@ -67,6 +78,7 @@ class BaresipCall:
     seconds: float
     cpu_caller: float
     cpu_callee: float
+    decoded: tuple = ()        # seconds of received audio each wrote to its WAV (the whole call)
 
     @property
     def pair_per_call_minute(self) -> float:
@@ -119,7 +131,8 @@ def _instance(root: Path, name: str, sip_port: int, rtp_low: int, source: Path) 
     home = root / name
     home.mkdir()
     (home / "config").write_text(CONFIG.format(sip_port=sip_port, rtp_low=rtp_low, rtp_high=rtp_low + 98,
-                                               source=source, name=name, modules=MODULES))
+                                               source=source, name=name, modules=MODULES, home=home,
+                                               complexity=SETTINGS["complexity"]))
     (home / "accounts").write_text(ACCOUNT.format(name=name, sip_port=sip_port))
     return home
 
@@ -177,7 +190,26 @@ def measure_baresip_call(seconds: float = 20.0) -> BaresipCall:
                              r"incoming rtp for 'audio' established, receiving from 127\.0\.0\.1"):
                 if not re.search(expected, text):
                     raise RuntimeError(f"{log.name} lacks {expected!r}:\n" + text[-1500:])
-        return BaresipCall(elapsed, end[0] - start[0], end[1] - start[1])
+        for home in homes:
+            played = _decoded_seconds(home)
+            if played < 0.9 * seconds:
+                raise RuntimeError(f"baresip {home.name} decoded {played:.1f} s to its sndfile WAV, "
+                                   f"less than 90 % of the {seconds:.1f} s measured")
+        return BaresipCall(elapsed, end[0] - start[0], end[1] - start[1],
+                           tuple(_decoded_seconds(home) for home in homes))
+
+
+def _decoded_seconds(home: Path) -> float:
+    """Seconds of received audio baresip's sndfile module wrote (its '-dec.wav' dump)."""
+    dumps = list(home.glob("dump-*-dec.wav"))
+    if len(dumps) != 1:
+        raise RuntimeError(f"baresip {home.name}: expected one decoded-audio dump, found {[d.name for d in dumps]}")
+    with wave.open(str(dumps[0]), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
+def settings_line() -> str:
+    return ", ".join(f"{k} {v}" if k not in ("codec", "frame") else str(v) for k, v in SETTINGS.items())
 
 
 def baresip_cpu_per_call_minute(seconds: float = 20.0) -> float:
@@ -188,7 +220,8 @@ def baresip_cpu_per_call_minute(seconds: float = 20.0) -> float:
 def main(argv: list[str]) -> None:
     seconds = float(argv[1]) if len(argv) > 1 else 20.0
     call = measure_baresip_call(seconds)
-    print(f"baresip 1.0 pair, Opus 48 kHz mono 24 kbit/s 20 ms, FEC, SRTP, loopback, {call.seconds:.1f} s of call")
+    print(f"baresip 1.0 pair, {settings_line()}, SRTP, loopback, {call.seconds:.1f} s of call")
+    print(f"  decoded to WAV    {' / '.join(f'{d:.1f}' for d in call.decoded)} s (caller / callee, whole call)")
     print(f"  caller CPU        {call.cpu_caller:7.3f} s")
     print(f"  callee CPU        {call.cpu_callee:7.3f} s")
     print(f"  pair per call-min {call.pair_per_call_minute:7.3f} CPU s")

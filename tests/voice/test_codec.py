@@ -37,6 +37,13 @@ def test_settings_reach_the_encoder():
     encoder.set_loss_percent(20)
     assert encoder.loss_percent == 20
     assert Encoder(fec=False).fec is False
+    assert (Encoder().complexity, Encoder(complexity=4).complexity) == (9, 4)
+
+
+@pytest.mark.parametrize("complexity", [-1, 11])
+def test_complexity_out_of_range(complexity):
+    with pytest.raises(CodecError, match=f"^Opus complexity must be 0..10, not {complexity}$"):
+        Encoder(complexity=complexity)
 
 
 def test_in_band_fec_rebuilds_a_lost_frame_better_than_concealment(speech):
