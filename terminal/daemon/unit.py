@@ -163,12 +163,12 @@ class Unit:
         self._drops_timer = self.loop.call_later(SUMMARY_EVERY, self._journal_drops)
         if sock is not None:
             _, self.endpoint = await self.loop.create_datagram_endpoint(
-                lambda: LinkEndpoint(self.session, self._dispatch), sock=sock
+                lambda: LinkEndpoint(self.session, self._dispatch, self._on_data), sock=sock
             )
             self.session.start(self.now())
             self.endpoint.pump()
         else:
-            self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch)
+            self.endpoint = await LinkEndpoint.open(self.session, link.listen, self._dispatch, self._on_data)
         self.voicemail = VoicemailBox(data_dir / "voicemail")
         self.call = self._make_call()
         self.call.set_text_unread(False)    # a voice message waiting from before a restart lights the LED
@@ -530,17 +530,20 @@ class Unit:
         if waiter is not None and not waiter.done():
             waiter.set_result(result.rtt)
 
+    def _on_data(self, channel: int, payload: bytes, at: float) -> None:
+        handler = self.handlers.get(channel)
+        if handler is None:
+            self.session.stats["dropped_no_handler"] += 1
+            return
+        try:
+            handler(payload, at)
+        except MalformedPacket as exc:
+            self.session.stats["dropped_malformed_service"] += 1
+            log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, channel, exc)
+
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, DataReceived):
-            handler = self.handlers.get(event.channel)
-            if handler is None:
-                self.session.stats["dropped_no_handler"] += 1
-                return
-            try:
-                handler(event.payload, event.at)
-            except MalformedPacket as exc:
-                self.session.stats["dropped_malformed_service"] += 1
-                log.debug("%s: dropped a malformed channel-%d payload: %s", self.name, event.channel, exc)
+            self._on_data(event.channel, event.payload, event.at)
             return
         if isinstance(event, HandshakeCompleted):
             mode = "hybrid-mlkem768" if event.hybrid else "classical"

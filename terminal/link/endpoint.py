@@ -2,7 +2,8 @@
 
 It sends what the session returns, keeps one timer at or before `get_timer()`
 (re-armed only when the deadline moves earlier: an early firing is harmless) and
-hands events to a callback. No exception from the session or the callback
+hands events to a callback. Voice frames take the session's hot paths both ways
+(`send_data`, `receive`): no event object, no full deadline recomputation. No exception from the session or the callback
 ever reaches the event loop: it is logged and counted in `session.stats`.
 """
 
@@ -12,7 +13,8 @@ import asyncio
 import logging
 from typing import Callable
 
-from terminal.link.events import Event
+from terminal.alarm import Alarm
+from terminal.link.events import DataReceived, Event
 from terminal.link.session import LinkSession
 
 log = logging.getLogger(__name__)
@@ -20,20 +22,25 @@ ERROR_LOG_EVERY = 60.0     # seconds between log lines about the same kind of ad
 
 
 class LinkEndpoint(asyncio.DatagramProtocol):
-    def __init__(self, session: LinkSession, on_event: Callable[[Event], None] | None = None):
+    def __init__(self, session: LinkSession, on_event: Callable[[Event], None] | None = None,
+                 on_data: Callable[[int, bytes, float], None] | None = None):
+        """`on_data(channel, payload, at)` takes routine data straight from the session's hot
+        path (`LinkSession.receive`); without it such data reaches `on_event` as `DataReceived`."""
         self.session = session
         self.on_event = on_event or (lambda event: None)
+        self.on_data = on_data or (lambda channel, payload, at: self.on_event(DataReceived(channel, payload, at)))
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.DatagramTransport | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._alarm = Alarm(self.loop, self._on_timer)
         self.closed: asyncio.Future = self.loop.create_future()   # done once the socket is released
         self._errors: dict[str, tuple[float, int]] = {}            # error kind -> (last logged, since then)
 
     @classmethod
-    async def open(cls, session: LinkSession, listen: tuple[str, int], on_event=None) -> "LinkEndpoint":
+    async def open(cls, session: LinkSession, listen: tuple[str, int], on_event=None, on_data=None) -> "LinkEndpoint":
         loop = asyncio.get_running_loop()
         try:
-            _, endpoint = await loop.create_datagram_endpoint(lambda: cls(session, on_event), local_addr=listen)
+            _, endpoint = await loop.create_datagram_endpoint(lambda: cls(session, on_event, on_data),
+                                                              local_addr=listen)
         except OSError as exc:
             raise OSError(exc.errno, f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
         session.start(loop.time())
@@ -52,8 +59,18 @@ class LinkEndpoint(asyncio.DatagramProtocol):
             self.closed.set_result(None)
 
     def datagram_received(self, data: bytes, addr) -> None:
-        self._guard(self.session.receive_datagram, data, addr[:2], self.loop.time())
-        self.pump()
+        now = self.loop.time()
+        try:
+            routine = self.session.receive(data, addr[:2], now)
+        except Exception as exc:  # never let one bad packet kill the loop
+            self.session.stats["adapter_errors"] += 1
+            self._log_error(exc)
+            routine = None
+        if routine is None:
+            self.pump()
+            return
+        # The hot path: no datagram queued, no event, no deadline earlier (LinkSession.receive).
+        self._guard(self.on_data, routine[0], routine[1], now)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP unreachable and the like: the peer's silence timers handle it.
@@ -61,19 +78,23 @@ class LinkEndpoint(asyncio.DatagramProtocol):
         log.debug("socket error: %s", exc)
 
     def send(self, channel: int, payload: bytes, via=None) -> None:
-        self.session.send(channel, payload, self.loop.time(), via)
+        now = self.loop.time()
+        session = self.session
+        if via is None and self.transport is not None and session.send_data(channel, payload, now):
+            for data, addr in session.datagrams_to_send(now):      # the hot path: only the datagrams
+                self.transport.sendto(data, addr)
+            self._alarm.arm_by(session.deadline_after_send())
+            return
+        session.send(channel, payload, now, via)
         self.pump()
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         if self.transport is not None:
             self.transport.close()
             self.transport = None
 
     def _on_timer(self) -> None:
-        self._timer = None
         self._guard(self.session.handle_timer, self.loop.time())
         self.pump()
 
@@ -85,13 +106,10 @@ class LinkEndpoint(asyncio.DatagramProtocol):
         while (event := self.session.next_event()) is not None:
             self._guard(self.on_event, event)
         deadline = self.session.get_timer()
-        if self._timer is not None:
-            if deadline is not None and self._timer.when() <= deadline:
-                return          # lazy: firing early is harmless, handle_timer acts only on what is due
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._on_timer)
+        if deadline is None:
+            self._alarm.cancel()
+        else:       # lazy: firing early is harmless, handle_timer acts only on what is due
+            self._alarm.arm_by(deadline)
 
     def _guard(self, fn, *args) -> None:
         try:

@@ -98,6 +98,14 @@ class Response:
         return cls(sender, receiver, bytes(data[12:60]), bytes(data[60:76]), bytes(data[76:92]))
 
 
+_TRANSPORT_HEADER = struct.Struct("<BxxxIQ")
+
+
+def transport_packet(receiver: int, counter: int, ciphertext: bytes) -> bytes:
+    """`bytes(Transport(receiver, counter, ciphertext))` without the object: the send path's form."""
+    return _TRANSPORT_HEADER.pack(MSG_TRANSPORT, receiver, counter) + ciphertext
+
+
 @dataclass(frozen=True)
 class Transport:
     receiver: int

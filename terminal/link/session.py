@@ -49,6 +49,7 @@ from terminal.link.cookie import CookieChecker, CookieJar, mac
 from terminal.link.events import DataReceived, Event, HandshakeCompleted, PathUp, PeerReachable, PeerUnreachable
 from terminal.link.messages import (
     CLASSICAL_INITIATION_LEN, MAC_LEN, CookieReply, Initiation, MalformedPacket, Response, Transport, parse_packet,
+    transport_packet,
 )
 from terminal.link.noise import CipherState, HandshakeError, HandshakeState, Suite, public_bytes
 from terminal.link.paths import PROBE, Path, PathTable, decode_probe, encode_probe, PROBE_REPLY
@@ -266,7 +267,42 @@ class LinkSession:
             return
         self._seal(keypair, plaintext, now, via)
 
+    def send_data(self, channel: int, payload: bytes, now: float) -> bool:
+        """The hot path of `send` (a voice frame): seal and queue `payload` exactly as `send`
+        would, when that changes nothing but the counters and when data was last sent, that is,
+        when data keys are up and a path is live. Returns False, having changed nothing, when
+        `send` must do it. After True the one deadline that can have come earlier is
+        `deadline_after_send()`."""
+        keypair = self.current
+        if (keypair is None or not keypair.can_send(now) or (self.require_hybrid and not keypair.hybrid)
+                or self.staged):
+            return False
+        live = self.paths.live(now, self.live_window)
+        if not live:
+            return False                         # `send` falls back to the candidates (and forgets some)
+        self._now = now
+        self._seal(keypair, inner.encode(channel, payload), now, targets=live)
+        return True
+
+    def deadline_after_send(self) -> float | None:
+        """After `send_data`: sent data with nothing heard since arms the dead-peer re-key
+        (`_rekey_deadline`'s third clause); no other deadline moves earlier on a send."""
+        if self.pending is not None or self.current is None or self._last_received is None:
+            return None
+        return self._last_received + self.keepalive_interval + REKEY_TIMEOUT
+
+    def receive(self, data: bytes, addr: Addr, now: float) -> tuple[int, bytes] | None:
+        """`receive_datagram`, with a hot path: routine data (on the current keys, from a live
+        validated path, the peer already reachable, nothing queued before it) is returned as
+        `(channel, payload)` instead of queued as a `DataReceived` event at `now`; such a packet
+        queues no datagram and moves no deadline earlier, so the owner need not look at either.
+        Everything else returns None and is exactly `receive_datagram`."""
+        return self._receive(data, addr, now, direct=True)
+
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
+        self._receive(data, addr, now, direct=False)
+
+    def _receive(self, data: bytes, addr: Addr, now: float, direct: bool) -> tuple[int, bytes] | None:
         self._now = now
         addr = tuple(addr)
         self.stats["datagrams_received"] += 1
@@ -279,13 +315,14 @@ class LinkSession:
             self._drop("malformed", addr, str(exc), now)
             return
         if isinstance(message, Transport):
-            self._consume_transport(message, addr, now)
-        elif isinstance(message, Initiation):
+            return self._consume_transport(message, addr, now, direct)
+        if isinstance(message, Initiation):
             self._consume_initiation(message, data, addr, now)
         elif isinstance(message, Response):
             self._consume_response(message, addr, now)
         else:
             self._consume_cookie_reply(message, addr, now)
+        return None
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         out, self._out = self._out, []
@@ -586,7 +623,8 @@ class LinkSession:
 
     # ----- transport -------------------------------------------------------------
 
-    def _consume_transport(self, message: Transport, addr: Addr, now: float) -> None:
+    def _consume_transport(self, message: Transport, addr: Addr, now: float,
+                           direct: bool = False) -> tuple[int, bytes] | None:
         keypair = self._keypair_by_index(message.receiver)
         if keypair is None or keypair.expired(now):
             self._drop("unknown_index", addr, "transport for no live keys", now)
@@ -604,27 +642,31 @@ class LinkSession:
             return
         keypair.replay.accept(message.counter)
         self.stats["packets_received"] += 1
+        routine = keypair is self.current and self.reachable is True and not self._events
         if keypair is self.next:
             self.next = None
             self._install(keypair)
             self._ratchet_used(keypair.secret)
             self._new_keys(now)
-        path = self._authenticated(addr, now)
+        path, routine_path = self._authenticated(addr, now)
         if not plaintext:
             self.stats["keepalives_received"] += 1
-            return
+            return None
         try:
             channel, payload = inner.decode(plaintext)
         except MalformedPacket as exc:
             self._drop("malformed_inner", addr, str(exc), now)
-            return
+            return None
         if channel == CHANNEL_PATH:
             self._consume_probe(payload, path, now)
-            return
+            return None
         if channel == CHANNEL_PQ:
             self._consume_ratchet(payload, addr, now)
-            return
+            return None
+        if direct and routine and routine_path:
+            return channel, payload
         self._events.append(DataReceived(channel, payload, now))
+        return None
 
     # ----- the post-quantum ratchet (terminal/link/pq.py) ----------------------------------
 
@@ -765,15 +807,17 @@ class LinkSession:
                 self._events.append(PathUp(path.addr, now))
 
     def _seal(self, keypair: Keypair, plaintext: bytes, now: float, via: Addr | None = None,
-              copies: int = 1) -> None:
+              copies: int = 1, targets: list[Path] | None = None) -> None:
         counter = keypair.send_counter
         keypair.send_counter += 1
-        packet = bytes(Transport(keypair.remote_index, counter, keypair.send.encrypt_with_nonce(counter, b"", plaintext)))
+        packet = transport_packet(keypair.remote_index, counter, keypair.send.encrypt_with_nonce(counter, b"", plaintext))
         self._last_sent = now
         self.stats["packets_sent"] += 1
-        targets = [via] if via is not None else [p.addr for p in self.paths.targets(now, self.live_window)]
-        for addr in targets:
-            self._out.extend([(packet, addr)] * copies)
+        if via is not None:
+            self._out.extend([(packet, via)] * copies)
+            return
+        for path in targets if targets is not None else self.paths.targets(now, self.live_window):
+            self._out.extend([(packet, path.addr)] * copies)
 
     # ----- bookkeeping -----------------------------------------------------------
 
@@ -812,9 +856,12 @@ class LinkSession:
             channel, payload, via = self.staged.popleft()
             self._seal(keypair, inner.encode(channel, payload), now, via)
 
-    def _authenticated(self, addr: Addr, now: float) -> Path:
+    def _authenticated(self, addr: Addr, now: float) -> tuple[Path, bool]:
+        """(the path, whether it was routine: a known validated path already live, the peer
+        already reachable, so that nothing but liveness changed)."""
         known = self.paths.find(addr) is not None
         path, came_up = self.paths.heard(addr, now, self.live_window)
+        routine = known and path.validated and not came_up and self.reachable is True
         self._last_received = now
         keypair = self._sending_keypair(now)
         if not known and not path.validated and keypair is not None:
@@ -824,7 +871,7 @@ class LinkSession:
             self._events.append(PeerReachable(now))
         elif came_up:
             self._events.append(PathUp(path.addr, now))
-        return path
+        return path, routine
 
     @property
     def probe_timeout(self) -> float:
