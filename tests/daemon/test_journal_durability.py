@@ -85,11 +85,11 @@ async def test_sigkill_at_random_moments_leaves_no_acknowledged_message_unjourna
 
     for name, mine, theirs in (("A", journal_a, journal_b), ("B", journal_b, journal_a)):
         identity = load_keys(tmp_path / name / "keys").identity
-        result = audit(mine, ExpectedKey(identity.signing_public, identity.static_public, name), witness=theirs)
+        result = audit(mine, ExpectedKey.of_identity(identity, name), witness=theirs)
         assert result.verdict.status == "intact", result.describe()
         assert result.verdict.witness.matched > 0, result.describe()
     # every acknowledged send was witnessed abroad: the peer holds a checkpoint past its record
     last_queued = max(r.seq for r in journal_a.records if r.kind == "message_queued")
     identity_a = load_keys(tmp_path / "A" / "keys").identity
-    witnessed = audit(journal_a, ExpectedKey(identity_a.signing_public), witness=journal_b).verdict.witness
+    witnessed = audit(journal_a, ExpectedKey.of_identity(identity_a), witness=journal_b).verdict.witness
     assert witnessed.last_seq >= last_queued
