@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 
+from terminal.alarm import Alarm
 from terminal.audio.handset import PacedHandset
 from terminal.audio.pump import pump_frames
 from terminal.call import actions as act
@@ -85,7 +86,7 @@ class CallLink:
         self._audio_stop: asyncio.Event | None = None
         self._audio_task: asyncio.Task | None = None
         self._audio_retry: asyncio.TimerHandle | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._alarm = Alarm(loop, self._on_timer)
         self._call_started: dict[int, float] = {}
         hardware.hook.when_lifted = self._lifted
         hardware.hook.when_replaced = self._replaced
@@ -313,15 +314,10 @@ class CallLink:
     # ----- timers ------------------------------------------------------------
 
     def _arm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         deadlines = [t for t in (self.machine.get_timer(), self.actuator.deadline()) if t is not None]
-        if deadlines:
-            self._timer = self._loop.call_at(min(deadlines), self._on_timer)
+        self._alarm.arm(min(deadlines, default=None))
 
     def _on_timer(self) -> None:
-        self._timer = None
         now = self.now()
         self.actuator.poll(now)
         self._run(self.machine.handle_timer(now), now)
@@ -332,9 +328,7 @@ class CallLink:
         if self.hardware.hook.is_lifted:
             now = self.now()
             self._run(self.machine.hook_replaced(now), now)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         self._stop_voice()
         self._stop_recording(deliver=False)
         self._stop_playback()

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from typing import Callable
 
+from terminal.alarm import Alarm
 from terminal.link.constants import CHANNEL_PRESENCE
 from terminal.presence import Changed, Presence, SendReport
 
@@ -23,7 +24,7 @@ class PresenceLink:
         self.reachable = False
         self.listeners: list[Callable[[Changed], None]] = []     # the sim and tests watch the changes
         self.core = Presence(sensor=settings.sensor, window=settings.staffed_window, now=loop.time())
-        self._timer: asyncio.TimerHandle | None = None
+        self._alarm = Alarm(loop, self.pump)
         self._sensor = hardware.presence if settings.sensor else None
         if self._sensor is not None:
             # gpiozero calls back on its own thread with real pins: hop onto the loop.
@@ -65,14 +66,9 @@ class PresenceLink:
                     self.on_far(out.staffed)
                 for listener in self.listeners:
                     listener(out)
-        if self._timer is not None:
-            self._timer.cancel()
-        due = self.core.get_timer()
-        self._timer = None if due is None else self.loop.call_at(due, self.pump)
+        self._alarm.arm(self.core.get_timer())
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         if self._sensor is not None:
             self._sensor.when_activated = None

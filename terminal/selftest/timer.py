@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Awaitable, Callable
 
+from terminal.alarm import Alarm
 from terminal.selftest.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -23,21 +24,20 @@ class SelfTestTimer:
         self.run = run
         self.busy = busy
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._alarm: Alarm | None = None
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._alarm = Alarm(self._loop, self._fire)
         self.schedule.start(self._loop.time())
         self._arm()
 
     def _arm(self) -> None:
-        deadline = self.schedule.get_timer()
-        if deadline is not None and self._loop is not None:
-            self._handle = self._loop.call_at(deadline, self._fire)
+        if self._loop is not None:
+            self._alarm.arm(self.schedule.get_timer())
 
     def _fire(self) -> None:
-        self._handle = None
         if self.schedule.handle_timer(self._loop.time(), busy=self.busy()):
             self._task = self._loop.create_task(self._run())
         else:
@@ -57,9 +57,8 @@ class SelfTestTimer:
 
     def close(self) -> None:
         """Cancel the timer and any run in progress. Idempotent."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._alarm is not None:
+            self._alarm.cancel()
         if self._task is not None:
             self._task.cancel()
             self._task = None
