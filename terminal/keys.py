@@ -124,22 +124,22 @@ def decode_key(text: str, what: str = "key", length: int = KEY_LEN) -> bytes:
 
 def check_mlkem_public(raw: bytes, what: str = "ML-KEM-768 encapsulation key") -> bytes:
     """`raw` as a usable ML-KEM-768 encapsulation key (length and FIPS 203's modulus check)."""
-    if len(raw) != MLKEM768_PUBLIC_LEN:
-        raise KeyFileError(f"{what} is {len(raw)} bytes; expected {MLKEM768_PUBLIC_LEN}")
-    try:
-        MLKEM768PublicKey.from_public_bytes(raw)
-    except ValueError:
-        raise KeyFileError(f"{what} is not a valid ML-KEM-768 key (FIPS 203 modulus check failed)") from None
-    return raw
+    return _check_public(raw, MLKEM768_PUBLIC_LEN, MLKEM768PublicKey, what,
+                         "is not a valid ML-KEM-768 key (FIPS 203 modulus check failed)")
 
 
 def check_mldsa_public(raw: bytes, what: str = "ML-DSA-65 public key") -> bytes:
-    if len(raw) != MLDSA65_PUBLIC_LEN:
-        raise KeyFileError(f"{what} is {len(raw)} bytes; expected {MLDSA65_PUBLIC_LEN}")
+    return _check_public(raw, MLDSA65_PUBLIC_LEN, MLDSA65PublicKey, what, "is not a valid ML-DSA-65 public key")
+
+
+def _check_public(raw: bytes, length: int, key_type, what: str, invalid: str) -> bytes:
+    """`raw` if it is `length` bytes that `key_type.from_public_bytes` accepts, else KeyFileError."""
+    if len(raw) != length:
+        raise KeyFileError(f"{what} is {len(raw)} bytes; expected {length}")
     try:
-        MLDSA65PublicKey.from_public_bytes(raw)
+        key_type.from_public_bytes(raw)
     except ValueError:
-        raise KeyFileError(f"{what} is not a valid ML-DSA-65 public key") from None
+        raise KeyFileError(f"{what} {invalid}") from None
     return raw
 
 

@@ -3,8 +3,9 @@
 It sends what the session returns, keeps one timer at or before `get_timer()`
 (re-armed only when the deadline moves earlier: an early firing is harmless) and
 hands events to a callback. Voice frames take the session's hot paths both ways
-(`send_data`, `receive`): no event object, no full deadline recomputation. No exception from the session or the callback
-ever reaches the event loop: it is logged and counted in `session.stats`.
+(`send_data`, `receive`): no event object, no full deadline recomputation. No
+exception from the session or the callback ever reaches the event loop: it is
+logged and counted in `session.stats`.
 """
 
 from __future__ import annotations

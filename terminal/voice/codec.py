@@ -69,6 +69,12 @@ class Encoder:
         return self._ctl(ctl.get_bitrate)
 
     @property
+    def application(self) -> str:
+        """"voip" (what this encoder is made with), "audio" or "lowdelay", as libopus reports it."""
+        return {opuslib.APPLICATION_VOIP: "voip", opuslib.APPLICATION_AUDIO: "audio",
+                opuslib.APPLICATION_RESTRICTED_LOWDELAY: "lowdelay"}[self._ctl(ctl.get_application)]
+
+    @property
     def complexity(self) -> int:
         return self._ctl(ctl.get_complexity)
 

@@ -60,6 +60,11 @@ class VoiceSender:
     def frame_bytes(self) -> int:
         return self._encoder.frame_bytes
 
+    @property
+    def encoder(self) -> Encoder:
+        """The Opus encoder, for reading its settings."""
+        return self._encoder
+
     def encode(self, pcm: bytes) -> bytes:
         """Encode one PCM frame (48 kHz mono int16) into the payload to send on CHANNEL_VOICE."""
         primary = self._encoder.encode(pcm)

@@ -38,6 +38,7 @@ def test_settings_reach_the_encoder():
     assert encoder.loss_percent == 20
     assert Encoder(fec=False).fec is False
     assert (Encoder().complexity, Encoder(complexity=4).complexity) == (9, 4)
+    assert Encoder().application == "voip"
 
 
 @pytest.mark.parametrize("complexity", [-1, 11])
