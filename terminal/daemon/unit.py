@@ -464,12 +464,14 @@ class Unit:
             return
         self.endpoint.send(channel, payload, via)
 
-    def path_quality(self, endpoint) -> tuple[float | None, float | None]:
-        """The link's own measure of one path (probe round trip, loss), for the link self-test."""
+    def path_quality(self, endpoint) -> tuple[float | None, float | None, int | None]:
+        """The link's own measure of one path (probe round trip, loss, probes it is measured on),
+        for the link self-test."""
         path = self.session.paths.find(tuple(endpoint)) if self.session is not None else None
         if path is None:
-            return None, None
-        return path.rtt, path.loss(self.now(), self.session.probe_timeout)
+            return None, None, None
+        lost, settled = path.settled(self.now(), self.session.probe_timeout)
+        return path.rtt, (lost / settled if settled else None), settled
 
     async def echo_test(self, payload: bytes, timeout: float, via=None) -> float | None:
         """An authenticated round trip to the peer (over endpoint `via` if given); RTT in seconds or None."""

@@ -64,12 +64,15 @@ class Path:
     def live(self, now: float, window: float) -> bool:
         return self.validated and self.last_heard is not None and now - self.last_heard < window
 
+    def settled(self, now: float, timeout: float) -> tuple[int, int]:
+        """(unanswered, settled) among recent probes: settled once answered or `timeout` old."""
+        settled = [p for p in self.probes if p[2] is not None or now - p[1] >= timeout]
+        return sum(1 for p in settled if p[2] is None), len(settled)
+
     def loss(self, now: float, timeout: float) -> float | None:
         """Share of recent probes unanswered after `timeout`; None before any has had the chance."""
-        settled = [p for p in self.probes if p[2] is not None or now - p[1] >= timeout]
-        if not settled:
-            return None
-        return sum(1 for p in settled if p[2] is None) / len(settled)
+        lost, settled = self.settled(now, timeout)
+        return lost / settled if settled else None
 
     def state(self, now: float, window: float) -> str:
         if not self.validated:
