@@ -9,6 +9,9 @@ from rich.table import Table
 
 def print_summary(summary: dict, console: Console | None = None) -> None:
     console = console or Console()
+    scalars = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    if scalars:                                       # e.g. speech_judged: one table of such lines
+        summary = {"run": scalars, **{k: v for k, v in summary.items() if isinstance(v, dict)}}
     for section, values in summary.items():
         if section == "selftest":
             console.print(_selftest_table(values))
