@@ -54,10 +54,11 @@ def witness_item(cp, signer: str) -> dict:
 
 class RecordsLink(TextLink):
     def __init__(self, service: TextService, send, journal, loop, voicemail,
-                 on_voice_message: Callable[[VoiceMessage], None], signer: str = ""):
+                 on_voice_message: Callable[[VoiceMessage], None], signer: str = "", sync_worker=None):
         """`voicemail`: a VoicemailBox that keeps parts and whole messages on disk; `signer`: the
         unit's signing key (hex), named in each checkpoint it sends for the peer to witness."""
-        super().__init__(service, send, journal, loop, channel=CHANNEL_RECORDS, journal_kinds={})
+        super().__init__(service, send, journal, loop, channel=CHANNEL_RECORDS, journal_kinds={},
+                         sync_worker=sync_worker)
         self._voicemail = voicemail
         self._on_voice_message = on_voice_message
         self._signer = signer
@@ -86,8 +87,9 @@ class RecordsLink(TextLink):
             self._send_witness()
 
     def hold(self, held: bool) -> None:
-        """While voice flows, witness nothing: each send is a store commit (an fsync) on the loop the
-        audio runs on. The newest checkpoint still goes, as soon as the call is over."""
+        """While voice flows, witness nothing: each send is a store commit on the loop the audio runs
+        on (its fsync is on a worker, but the commit of a 4.8 KB item is not free). The newest
+        checkpoint still goes, as soon as the call is over."""
         self.held = held
         if not held and self._witness_sent is None:
             self._send_witness()

@@ -7,12 +7,23 @@ the wrong time) shows as a change in wall minus loop time; it is reported to
 the service before the next call, so retransmissions and re-alerts keep their
 schedule instead of stalling for the length of a backward step or all firing
 at once after a forward one.
+
+With a store opened with `deferred_sync` (the daemon's), a commit on the loop does
+not wait for the card: the fsync runs on `sync_worker`, and until it has covered
+every commit, `pump` hands out nothing (no payload, no event to the journal or
+the listeners) and a console answer waits (`after_sync`). A receipt or a "queued"
+therefore still means "on the card", as with synchronous=FULL, and the loop
+never blocks on the fsync. If the fsync fails, everything stays held and it is
+tried again every SYNC_RETRY seconds; a console answer waiting on it gets the error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
+from concurrent.futures import Executor
 from typing import Callable
 
 from terminal.link.constants import CHANNEL_TEXT
@@ -21,6 +32,9 @@ from terminal.text.service import TextService
 
 # wall minus loop time may wander this much (clock reads, NTP slewing) before it counts as a step
 CLOCK_STEP = 1.0
+SYNC_RETRY = 1.0      # seconds between fsync attempts while the card refuses
+
+log = logging.getLogger(__name__)
 
 # text event -> (journal kind, direction)
 _JOURNAL = {
@@ -36,8 +50,11 @@ _JOURNAL = {
 class TextLink:
     def __init__(self, service: TextService, send: Callable[[int, bytes], None], journal, loop, *,
                  channel: int = CHANNEL_TEXT, journal_kinds: dict | None = None,
-                 clock: Callable[[], float] = time.time):
-        """`clock`: wall-clock seconds, for the service's `now` (a test passes a fake)."""
+                 clock: Callable[[], float] = time.time, sync_worker: Executor | None = None):
+        """`clock`: wall-clock seconds, for the service's `now` (a test passes a fake).
+        `sync_worker`: the thread that fsyncs a store opened with deferred_sync."""
+        if service.store.deferred_sync and sync_worker is None:
+            raise ValueError("a store with deferred_sync needs a sync_worker to fsync it")
         self.service = service
         self.channel = channel
         self._journal_kinds = _JOURNAL if journal_kinds is None else journal_kinds
@@ -48,6 +65,10 @@ class TextLink:
         self._wall_offset: float | None = None        # wall minus loop time when last measured
         self._timer: asyncio.TimerHandle | None = None
         self.listeners: list[Callable[[object], None]] = []
+        self._sync_worker = sync_worker
+        self._sync: asyncio.Future | None = None       # the fsync under way
+        self._sync_waiters: list[asyncio.Future] = []
+        self._sync_error: Exception | None = None
 
     def now(self) -> float:
         """Wall-clock seconds for the service, after telling it of any step of that clock."""
@@ -79,6 +100,8 @@ class TextLink:
 
     def pump(self) -> None:
         now = self.now()
+        if self._held():
+            return
         for payload in self.service.payloads_to_send(now):
             self._send(self.channel, payload)
         while (event := self.service.next_event()) is not None:
@@ -95,6 +118,56 @@ class TextLink:
         deadline = self.service.get_timer()
         if deadline is not None:
             self._timer = self._loop.call_later(max(0.0, deadline - now), self._on_timer)
+        self._held()                # a listener's commit (the records channel acks) owes its fsync too
+
+    # --- the fsync off the loop ---------------------------------------------------
+
+    def _held(self) -> bool:
+        """Whether a commit is still owed its fsync; starts that fsync if none is under way."""
+        store = self.service.store
+        if not store.unsynced:
+            return False
+        if self._sync is None:
+            self._sync = self._loop.run_in_executor(self._sync_worker, store.sync)
+            self._sync.add_done_callback(self._synced)
+        return True
+
+    def _synced(self, future: asyncio.Future) -> None:
+        self._sync = None
+        if future.cancelled():
+            return
+        error = future.exception()
+        waiters, self._sync_waiters = self._sync_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(error) if error is not None else waiter.set_result(None)
+        if error is not None:
+            if self._sync_error is None:
+                log.error("%s; holding back what it would send, trying again every %g s", error, SYNC_RETRY)
+            self._sync_error = error
+            self._loop.call_later(SYNC_RETRY, self.pump)
+            return
+        if self._sync_error is not None:
+            log.warning("%s is on the card again", self.service.store.path)
+            self._sync_error = None
+        self.pump()
+
+    async def synced(self) -> None:
+        """Return once every commit so far is on the card (at once without deferred_sync);
+        raises the store's error if the fsync fails."""
+        while self._held():
+            waiter = self._loop.create_future()
+            self._sync_waiters.append(waiter)
+            await waiter
+
+    def after_sync(self, handler: Callable) -> Callable:
+        """`handler` (a console method) answering only once what it committed is on the card."""
+        @functools.wraps(handler)
+        async def answered_after_sync(*args, **kwargs):
+            result = handler(*args, **kwargs)
+            await self.synced()
+            return result
+        return answered_after_sync
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -102,7 +175,12 @@ class TextLink:
         self.pump()
 
     def close(self) -> None:
+        """Stop; a commit still owed its fsync gets it here, on the caller's thread."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._sync is not None:
+            self._sync.cancel()
+        for waiter in self._sync_waiters:
+            waiter.cancel()
         self.service.close()

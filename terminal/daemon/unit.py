@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import deque
 from types import SimpleNamespace
 from typing import Callable
@@ -96,6 +97,7 @@ class Unit:
         self.session: LinkSession | None = None
         self.journal: JournalWriter | None = None
         self.text: TextLink | None = None
+        self._store_sync: ThreadPoolExecutor | None = None
         self.records: RecordsLink | None = None
         self.presence: PresenceLink | None = None
         self.metrics: Metrics | None = None
@@ -180,12 +182,16 @@ class Unit:
         self.handlers[CHANNEL_PRESENCE] = self.presence.on_payload
         self.presence.on_link(reachable)
         self.call.listeners.append(self._on_call_output)
-        self.records = RecordsLink(TextService(data_dir / "records.sqlite"), self.send, self.journal, self.loop,
-                                   self.voicemail, on_voice_message=self.call.add_voice_message,
-                                   signer=self.keys.identity.signing_public.hex())
+        # Both message stores commit on the loop and are fsynced on this one thread (texting.py).
+        self._store_sync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-fsync")
+        self.records = RecordsLink(TextService(data_dir / "records.sqlite", deferred_sync=True), self.send,
+                                   self.journal, self.loop, self.voicemail,
+                                   on_voice_message=self.call.add_voice_message,
+                                   signer=self.keys.identity.signing_public.hex(), sync_worker=self._store_sync)
         self.handlers[CHANNEL_RECORDS] = self.records.on_payload
         self.records.start(reachable)
-        self.text = TextLink(TextService(data_dir / "text.sqlite"), self.send, self.journal, self.loop)
+        self.text = TextLink(TextService(data_dir / "text.sqlite", deferred_sync=True), self.send, self.journal,
+                             self.loop, sync_worker=self._store_sync)
         self._recover()
         self.text.listeners.append(self._on_text_action)
         self.handlers[CHANNEL_TEXT] = self.text.on_payload
@@ -197,7 +203,7 @@ class Unit:
             self.control.register("call.ack_missed", self._ack_missed)
             self.control.register("unit.provisioned", self._provisioned)
             for method, handler in text_handlers(self.text.service, after=self.text.pump).items():
-                self.control.register(method, handler)
+                self.control.register(method, self.text.after_sync(handler))
             await self.control.start()
         self.selftest_timer = attach_selftest(self, self.selftest_loopback)
         self._lab()
@@ -508,6 +514,9 @@ class Unit:
             if link is not None:
                 link.close()
                 setattr(self, name, None)
+        if self._store_sync is not None:
+            self._store_sync.shutdown(wait=True)
+            self._store_sync = None
         if self.call is not None:
             self.call.close()
             self.call = None

@@ -42,8 +42,10 @@ class TextService:
                  alert_intervals: Mapping[Precedence, float] = DEFAULT_INTERVALS,
                  burst_seconds: float = DEFAULT_BURST, window: int = SEND_WINDOW,
                  initial_rto: float = INITIAL_RTO, min_rto: float = MIN_RTO, max_rto: float = MAX_RTO,
-                 store_timeout: float = 2.0) -> None:
-        self.store = MessageStore(store_path, timeout=store_timeout)
+                 store_timeout: float = 2.0, deferred_sync: bool = False) -> None:
+        """`deferred_sync`: see MessageStore; the caller then owes `store.sync()` before it hands
+        out any payload or answer (terminal/daemon/texting.py does)."""
+        self.store = MessageStore(store_path, timeout=store_timeout, deferred_sync=deferred_sync)
         self.alert = AlertPolicy(alert_intervals, burst_seconds)
         self._channel_args = dict(window=window, initial_rto=initial_rto, min_rto=min_rto,
                                   max_rto=max_rto)

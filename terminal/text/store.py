@@ -6,8 +6,15 @@ Pragmas, and why:
   writer that is storing an incoming message.
 - synchronous=FULL: the WAL is fsynced at every commit. With NORMAL a power
   cut can roll back the last commits, and we would have sent a delivery
-  receipt for a message that is no longer on disk. Commits are few (one per
-  batch of channel effects), so the cost is small.
+  receipt for a message that is no longer on disk.
+- or, with `deferred_sync=True` (the daemon's choice), synchronous=NORMAL and
+  the fsync of the WAL done by `sync()`, which the daemon runs in a worker
+  thread: a commit on the event loop is then a write to the page cache, and the
+  loop does not wait for the card. The durability is FULL's all the same,
+  because the caller holds back every payload and every answer a commit caused
+  until `sync()` has covered it (`unsynced` says whether one is owed; see
+  terminal/daemon/texting.py). SQLite's own checkpoints still fsync, rarely
+  (every 1000 pages of WAL).
 - busy_timeout: wait briefly for another writer, then report "locked" clearly.
 
 A locked or damaged database raises StoreError and changes nothing: every
@@ -20,7 +27,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +99,12 @@ class Snapshot:
 
 
 class MessageStore:
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 2.0) -> None:
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 2.0, deferred_sync: bool = False) -> None:
         self.path = Path(path)
+        self.deferred_sync = deferred_sync
+        self._committed = 0                 # write transactions committed (the owner's thread counts)
+        self._synced = 0                    # of those, how many an fsync is known to cover
+        self._dir_synced = False
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)   # one owner at a time, any thread
@@ -102,7 +113,7 @@ class MessageStore:
         try:
             with self._translate("open"):
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA synchronous=%s" % ("NORMAL" if deferred_sync else "FULL"))
                 check = self._db.execute("PRAGMA quick_check").fetchone()[0]
                 if check != "ok":
                     raise sqlite3.DatabaseError(f"integrity check failed: {check}")
@@ -119,9 +130,42 @@ class MessageStore:
         except BaseException:
             self._db.close()
             raise
+        if deferred_sync:
+            self.sync()
 
     def close(self) -> None:
+        if self.deferred_sync and self.unsynced:
+            self.sync()
         self._db.close()
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether a commit is not yet known to be on the card (always False without deferred_sync)."""
+        return self.deferred_sync and self._synced < self._committed
+
+    def sync(self) -> None:
+        """fsync the write-ahead log, covering every commit made before the call (safe to run on
+        another thread than the one committing; the first also fsyncs the directory holding it).
+        Raises StoreError if the card refuses: nothing counts as synced then."""
+        upto = self._committed
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            with suppress(FileNotFoundError):      # no WAL: every commit is checkpointed
+                fd = os.open(wal, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            if not self._dir_synced:
+                fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                self._dir_synced = True
+        except OSError as e:
+            raise StoreError(f"message store {self.path}: could not fsync {wal.name}: {e}") from e
+        self._synced = max(self._synced, upto)
 
     # --- transactions and errors ----------------------------------------------
 
@@ -153,6 +197,7 @@ class MessageStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._committed += 1
 
     def _meta(self, key: str):
         return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
