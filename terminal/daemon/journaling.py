@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+from terminal.daemon.scheduling import normal_priority
 from terminal.journal import Journal, JournalFieldError, check_record
 from terminal.journal.errors import JournalRewritten
 
@@ -77,7 +78,8 @@ class JournalWriter:
         `on_fault(None)` when a gap record has been written again."""
         self.journal = journal
         self.observers: list[Callable[[str, str | None, dict], None]] = []
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal",
+                                            initializer=normal_priority)
         self._pending: list[tuple[str, str | None, dict, Future]] = []
         self._pending_lock = threading.Lock()
         self._on_fault = on_fault

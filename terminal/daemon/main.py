@@ -33,7 +33,7 @@ import sdnotify
 from terminal import __version__
 from terminal import config as config_mod
 from terminal.control.server import ControlServer
-from terminal.daemon import lifecycle
+from terminal.daemon import lifecycle, scheduling
 from terminal.daemon.lifecycle import OFF_LINE, ON_LINE, UNPROVISIONED, State
 from terminal.daemon.offline import OffLine, fault_led
 from terminal.daemon.unit import Unit
@@ -57,6 +57,7 @@ class Status:
         self.since = time.time()
         self.unit: Unit | None = None        # while on line: the rest of `hotline status` comes from it
         self.fault_led = "off"               # what the daemon does with the fault LED: off, lit, blinking
+        self.scheduling = "normal"           # the event loop's CPU policy (terminal/daemon/scheduling.py)
 
     def set(self, state: State, *, level: int = logging.WARNING) -> None:
         if state != self.state:
@@ -72,7 +73,7 @@ class Status:
 
     def as_dict(self) -> dict:
         base = {"state": self.state.name, "reason": self.state.reason, "since": self.since, "version": __version__,
-                "fault_led": self.fault_led}
+                "fault_led": self.fault_led, "scheduling": self.scheduling}
         return {**self.unit.status(), **base} if self.unit is not None else base
 
 
@@ -208,6 +209,8 @@ class _Wake(asyncio.Event):
 async def serve(config_path: str) -> None:
     notifier = sdnotify.SystemdNotifier()
     status = Status(notifier)
+    status.scheduling = scheduling.take_realtime()      # before any worker thread: they start from it
+    log.info("event loop at %s", status.scheduling)
     loop = asyncio.get_running_loop()
     stopping = False
     wake = _Wake()

@@ -138,5 +138,7 @@ def describe(s: dict, now: float | None = None) -> str:
                    if "verdict" in journal else "")
         lines.append(f"journal: {verdict}{state}, {journal['lost_records']} record(s) lost, "
                      f"{journal['witnessed_by_peer']} checkpoint(s) witnessed by the peer this run{fault}")
+    if s.get("scheduling"):
+        lines.append(f"cpu priority: {s['scheduling']}")
     lines.append(f"version {s.get('version', '?')}")
     return "\n".join(lines)

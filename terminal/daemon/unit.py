@@ -23,6 +23,7 @@ from terminal.journal import recovery
 from terminal.journal.store import unit_journal
 from terminal.keys import UnitKeys
 from terminal.control.server import ControlServer
+from terminal.daemon.scheduling import normal_priority
 from terminal.daemon.texting import TextLink
 from terminal.audio.alsaconf import CAPTURE_PCM, PLAYBACK_PCM
 from terminal.audio.pyaudio_handset import PyAudioHandset
@@ -183,7 +184,8 @@ class Unit:
         self.presence.on_link(reachable)
         self.call.listeners.append(self._on_call_output)
         # Both message stores commit on the loop and are fsynced on this one thread (texting.py).
-        self._store_sync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-fsync")
+        self._store_sync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-fsync",
+                                              initializer=normal_priority)
         self.records = RecordsLink(TextService(data_dir / "records.sqlite", deferred_sync=True), self.send,
                                    self.journal, self.loop, self.voicemail,
                                    on_voice_message=self.call.add_voice_message,

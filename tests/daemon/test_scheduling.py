@@ -1,0 +1,51 @@
+"""The daemon's CPU priority (terminal/daemon/scheduling.py), each case in a fresh process so the
+test runner's own threads keep theirs."""
+
+import os
+import subprocess
+import sys
+
+PROBE = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from terminal.daemon import scheduling as s
+print(s.take_realtime(*map(int, sys.argv[1:])))
+print(s.describe())
+print(ThreadPoolExecutor(1, initializer=s.normal_priority).submit(s.describe).result())
+print(ThreadPoolExecutor(1).submit(s.describe).result())
+"""
+
+
+def probe(*args: int) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return proc.stdout.splitlines()
+
+
+def test_outside_the_service_the_loop_stays_at_the_normal_policy():
+    taken, loop, worker, _ = probe(10, 0)          # RLIMIT_RTPRIO 0: a shell, the tests
+    assert taken.startswith("normal (RLIMIT_RTPRIO is 0")
+    assert loop.startswith("normal, nice") and worker.startswith("normal, nice")
+
+
+def test_with_the_right_the_loop_takes_sched_rr_and_its_workers_do_not():
+    taken, loop, worker, inherited = probe(10, 10)
+    if os.geteuid() != 0:                          # without CAP_SYS_NICE the kernel refuses, and it is said
+        assert taken == "normal (SCHED_RR 10 refused: Operation not permitted)" and loop.startswith("normal")
+        return
+    assert (taken, loop) == ("SCHED_RR 10", "SCHED_RR 10")
+    assert inherited == "SCHED_RR 10"              # what a plain thread would run at
+    assert worker.startswith("normal, nice")       # the journal's and the stores' workers drop it
+
+
+def test_a_refused_priority_is_said_and_the_daemon_goes_on():
+    taken, loop, _, _ = probe(100, 100)            # beyond SCHED_RR's 1..99: the kernel refuses it
+    assert taken == "normal (SCHED_RR 100 refused: Invalid argument)"
+    assert loop.startswith("normal, nice")
+
+
+def test_hotline_status_says_what_the_loop_runs_at():
+    from terminal.daemon.status import describe
+
+    text = describe({"state": "unprovisioned", "reason": "no keys", "scheduling": "SCHED_RR 10", "version": "0.1.0"})
+    assert "cpu priority: SCHED_RR 10" in text.splitlines()
