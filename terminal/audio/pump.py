@@ -1,22 +1,29 @@
-"""The asyncio side of a paced handset: one timer, re-armed at ``next_due()``.
+"""The asyncio side of a handset: one timer re-armed at ``next_due()`` for a paced handset,
+or, for a threaded one (terminal/audio/device_clock.py), a wake from its capture thread.
 
 A plain ``call_at`` chain rather than a task waking per frame: at 50 frames a
 second per unit, the task and ``wait_for`` machinery was a visible share of a
 call's CPU (tests/bench/bench_cpu.py).
 """
 
+from __future__ import annotations
+
 import asyncio
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from terminal.audio.handset import PacedHandset
 
+if TYPE_CHECKING:
+    from terminal.audio.device_clock import DeviceClockHandset
 
-async def pump_frames(handset: PacedHandset, on_frame: Callable[[bytes, float], None], stop: asyncio.Event) -> int:
+
+async def pump_frames(handset: PacedHandset | DeviceClockHandset, on_frame: Callable[[bytes, float], None],
+                      stop: asyncio.Event) -> int:
     """Start ``handset`` on the loop's clock and hand each captured frame to
     ``on_frame(frame, now)`` as it comes due, until ``stop`` is set; return the count.
     An exception from ``on_frame`` ends the pump and is raised here."""
     loop = asyncio.get_running_loop()
-    handset.start(loop.time())
+    threaded = getattr(handset, "threaded", False)
     finished = loop.create_future()
     count = 0
     timer: asyncio.TimerHandle | None = None
@@ -38,11 +45,14 @@ async def pump_frames(handset: PacedHandset, on_frame: Callable[[bytes, float], 
                     break
             if stop.is_set():
                 finished.set_result(None)
-            else:
+            elif not threaded:
                 timer = loop.call_at(handset.next_due(), tick)
         except BaseException as exc:  # the pump's owner sees it, as from a plain coroutine
             finished.set_exception(exc)
 
+    if threaded:
+        handset.attach(lambda: loop.call_soon_threadsafe(tick))
+    handset.start(loop.time())
     stopper = loop.create_task(stop.wait())
     stopper.add_done_callback(lambda _: finished.done() or finished.set_result(None))
     tick()

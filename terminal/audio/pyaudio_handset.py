@@ -64,10 +64,29 @@ class PyAudioHandset(PacedHandset):
                 stream.start_stream()
         super().start(now)
 
-    def _read_frame(self) -> bytes:
+    @property
+    def has_earpiece(self) -> bool:
+        return self._playback is not None
+
+    def read_blocking(self) -> bytes:
+        """One microphone frame, as soon as the device has it (silence at once without a microphone)."""
         if self._capture is None:
             return self._silence
         return self._capture.read(self.format.samples, exception_on_overflow=False)
+
+    def write_blocking(self, frame: bytes) -> bool:
+        """Play one frame, waiting for room in the device's buffer; True if the device had run dry
+        before it (PortAudio's output underflow; the frame is played all the same)."""
+        try:
+            self._playback.write(frame, exception_on_underflow=True)
+        except OSError as exc:
+            if exc.errno != pyaudio.paOutputUnderflowed:
+                raise
+            return True
+        return False
+
+    def _read_frame(self) -> bytes:
+        return self.read_blocking()
 
     def _write_frame(self, frame: bytes) -> bool:
         if self._playback is None:

@@ -26,7 +26,7 @@ from terminal.control.server import ControlServer
 from terminal.daemon.scheduling import normal_priority
 from terminal.daemon.texting import TextLink
 from terminal.audio.alsaconf import CAPTURE_PCM, PLAYBACK_PCM
-from terminal.audio.pyaudio_handset import PyAudioHandset
+from terminal.audio.device_clock import DeviceClockHandset
 from terminal.call.settings import CallSettings
 from terminal.daemon.calling import CallLink
 from gpiozero.exc import BadPinFactory
@@ -232,7 +232,7 @@ class Unit:
                               "[hardware] pin_factory = \"mock\" in its config") from None
         frame_ms = self.config.voice.frame_ms
         handset_factory = self.handset_factory or (
-            lambda: PyAudioHandset(CAPTURE_PCM, PLAYBACK_PCM, frame_ms))
+            lambda: DeviceClockHandset(CAPTURE_PCM, PLAYBACK_PCM, frame_ms))
         return CallLink(settings=CallSettings(**vars(self.config.call)), voice=self.config.voice,
                         hardware=hardware, handset_factory=handset_factory, send=self.send,
                         journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable),

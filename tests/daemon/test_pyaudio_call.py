@@ -3,6 +3,7 @@ PCMs read and write files, since this machine has no sound card). Unit B opens
 its default handset exactly as on the desk; A uses a WAV handset."""
 
 import asyncio
+import logging
 
 from gpiozero.pins.mock import MockFactory
 
@@ -16,7 +17,8 @@ from tests.emulation import needs_real_time
 
 
 @needs_real_time
-async def test_a_call_through_real_portaudio_on_one_side(tmp_path, monkeypatch):
+async def test_a_call_through_real_portaudio_on_one_side(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, "terminal.audio.device_clock")
     mic = padded_speech(SAMPLES / "speech_b.wav", tmp_path / "b-mouth.wav", 0.3, tail_seconds=4.0)
     raw, ear = tmp_path / "b-mouth.raw", tmp_path / "b-ear.wav"
     wav_to_raw(mic, raw)
@@ -36,5 +38,6 @@ async def test_a_call_through_real_portaudio_on_one_side(tmp_path, monkeypatch):
         await a.close()
         await b.close()
     assert received > 250
+    assert "handset capture paced by the system" in caplog.text           # its own threads, the file PCM unpaced
     assert speech_match(ear, SAMPLES / "speech_a.wav") > 0.5               # B's earpiece, written by ALSA
     assert speech_match(tmp_path / "A" / "heard-1.wav", SAMPLES / "speech_b.wav") > 0.5   # B's mic, read by ALSA
