@@ -69,6 +69,7 @@ class TextLink:
         self._sync: asyncio.Future | None = None       # the fsync under way
         self._sync_waiters: list[asyncio.Future] = []
         self._sync_error: Exception | None = None
+        self._closed = False
 
     def now(self) -> float:
         """Wall-clock seconds for the service, after telling it of any step of that clock."""
@@ -99,6 +100,8 @@ class TextLink:
         self.pump()
 
     def pump(self) -> None:
+        if self._closed:                # a retry or an fsync that finished after close
+            return
         now = self.now()
         if self._held():
             return
@@ -176,6 +179,7 @@ class TextLink:
 
     def close(self) -> None:
         """Stop; a commit still owed its fsync gets it here, on the caller's thread."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
