@@ -80,6 +80,7 @@ class CallLink:
         self._loop = loop
         self.voice: VoiceSession | None = None
         self.last_voice_stats: dict = {}
+        self.last_audio_counts: dict = {}       # the last handset's local lateness (device_clock.py)
         self.listeners: list[Callable[[object, float], None]] = []   # every action and event, with `now`
         self._tone: ToneGenerator | None = None
         self._handset: PacedHandset | None = None
@@ -284,6 +285,11 @@ class CallLink:
         self._audio_task = None
         if self._handset is not None:
             self._handset.close()
+            counts = getattr(self._handset, "counts", None)     # the desk unit's audio threads
+            if counts is not None:
+                self.last_audio_counts = dict(counts)
+                if any(counts.values()):
+                    log.warning("handset audio ran late: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
             self._handset = None
 
     def audio_stalled(self, now: float) -> float | None:

@@ -34,10 +34,12 @@ async def test_a_call_through_real_portaudio_on_one_side(tmp_path, monkeypatch, 
         await hang_up(a, b, wb)
         await wb.wait_for(act.StopVoice, 5)
         received = b.call.last_voice_stats["frames_received"]
+        b_call = b.call
     finally:
         await a.close()
         await b.close()
     assert received > 250
     assert "handset capture paced by the system" in caplog.text           # its own threads, the file PCM unpaced
+    assert b_call.last_audio_counts == {"capture_dropped": 0, "playout_dropped": 0, "underruns": 0}
     assert speech_match(ear, SAMPLES / "speech_a.wav") > 0.5               # B's earpiece, written by ALSA
     assert speech_match(tmp_path / "A" / "heard-1.wav", SAMPLES / "speech_b.wav") > 0.5   # B's mic, read by ALSA
