@@ -8,14 +8,15 @@ arrived. A playback thread takes what the loop `write`s and does the blocking wr
 which the card's clock paces too; an underflow PortAudio reports is counted.
 
 The ALSA ``file`` plugin the tests, the simulation and the lab use is not paced: its
-reads return at once. `CaptureClock` notices (the first read of a freshly started
-stream back in under half a frame, which a card that has to record the frame cannot
-do) and from then on the capture thread waits for each frame's due time on the
-monotonic clock, the one asyncio's loop uses. One probe read, not several: each
-read the probe lets through at once reaches the loop in a burst, and the peer's
-frames then pile up in the jitter buffer for as long (it measured 20 ms more delay
-and 4 dropped frames with five). Playback follows capture one frame per tick, so it
-needs no pacing of its own.
+reads return at once. `CaptureClock` notices (a read back in under half a frame,
+which a card that has to record the frame cannot do) and from then on the capture
+thread waits for each frame's due time on the monotonic clock, the one asyncio's
+loop uses. It decides on the first fast read: every read let through at once
+reaches the loop in a burst, and the peer's frames then pile up in the jitter
+buffer for as long (a probe of five reads measured 20 ms more delay and 4 dropped
+frames). The capture stream starts in the capture thread, just before its first
+read, so thread start-up does not count. Playback follows capture one frame per
+tick, so it needs no pacing of its own.
 """
 
 from __future__ import annotations
@@ -33,34 +34,43 @@ from terminal.audio.pyaudio_handset import PyAudioHandset
 
 log = logging.getLogger(__name__)
 
-PROBE_FRAMES = 1          # reads timed before deciding who paces capture (more: a burst of them at the start)
-UNPACED_SHARE = 0.5       # that many frames in less than this share of their duration: nobody paces them
-PLAYOUT_FRAMES = 10       # frames the loop may be ahead of the earpiece before one is dropped
+PROBE_FRAMES = 2          # slow reads in a row that make the device the one pacing capture
+FAST_SHARE = 0.5          # a read back within this share of a frame: nobody paced it
+PLAYOUT_FRAMES = 3        # frames waiting for the earpiece beyond which the oldest is dropped (after a
+                          # stall the backlog would otherwise stay as delay for the rest of the call)
 CAPTURE_FRAMES = 50       # frames captured and not yet taken by the loop (1 s at 20 ms) before the oldest goes
 
 
 class CaptureClock:
     """Who paces capture, from when the reads return (sans-I/O: times are passed in).
 
-    `started(now)` when the stream starts; `read(now)` after each read returns. `due()` is
-    when the next read may start: None while the device paces (read at once, it blocks),
-    else start + n * frame on the caller's clock.
+    `started(now)` just before the first read of a freshly started stream; `read(now)` after
+    each read returns. A read back in under FAST_SHARE of a frame after the one before (or
+    after the start) was paced by nobody: the monotonic clock paces from then on ("system").
+    PROBE_FRAMES slow reads in a row are a device's ("device"). A fast read cannot come from a
+    card that has to record the frame first; a slow one can come from an unpaced PCM whose
+    thread waited for the GIL, hence more than one. `due()` is when the next read may start:
+    None while the device paces or it is not yet known (read at once), else start + n * frame.
     """
 
     def __init__(self, frame_seconds: float):
         self.frame_seconds = frame_seconds
-        self._start = 0.0
+        self._start = self._last = 0.0
         self._reads = 0
         self.paced_by: str | None = None          # "device" or "system" once known
 
     def started(self, now: float) -> None:
-        self._start, self._reads, self.paced_by = now, 0, None
+        self._start = self._last = now
+        self._reads, self.paced_by = 0, None
 
     def read(self, now: float) -> None:
         self._reads += 1
-        if self.paced_by is None and self._reads >= PROBE_FRAMES:
-            fast = now - self._start < UNPACED_SHARE * self._reads * self.frame_seconds
-            self.paced_by = "system" if fast else "device"
+        if self.paced_by is None:
+            if now - self._last < FAST_SHARE * self.frame_seconds:
+                self.paced_by = "system"
+            elif self._reads >= PROBE_FRAMES:
+                self.paced_by = "device"
+        self._last = now
 
     def due(self) -> float | None:
         if self.paced_by != "system":
@@ -78,15 +88,19 @@ class DeviceClockHandset:
     (`playout_dropped`) and PortAudio's output underflows (`underruns`)."""
 
     threaded = True
+    # The loop writes one earpiece frame per captured frame; the queue between them is a
+    # queue.Queue (its own lock), the captured frames a deque (appends and pops are atomic).
 
     def __init__(self, capture_device: str | None, playback_device: str | None, frame_ms: int = 20,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, thread_setup: Callable[[], object] = lambda: None):
+        """`thread_setup()` runs first in each audio thread (the daemon raises their priority there)."""
         self.format = FrameFormat(frame_ms)
+        self._thread_setup = thread_setup
         self._streams = PyAudioHandset(capture_device, playback_device, frame_ms)
         self._clock = clock
         self.capture_clock = CaptureClock(self.format.seconds)
         self._captured: deque[bytes] = deque()
-        self._playout: queue.Queue = queue.Queue(PLAYOUT_FRAMES)
+        self._playout: queue.Queue = queue.Queue()     # kept at most PLAYOUT_FRAMES deep by `write`
         self._wake: Callable[[], None] = lambda: None
         self._running = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -98,9 +112,8 @@ class DeviceClockHandset:
         self._wake = wake
 
     def start(self, now: float) -> None:
-        self._streams.start(now)
+        """Start the threads; each starts its own stream."""
         self._running.set()
-        self.capture_clock.started(self._clock())
         for name, target in (("capture", self._capture), ("playback", self._playback)):
             thread = threading.Thread(target=self._guarded, args=(target,), name=f"handset-{name}", daemon=True)
             self._threads.append(thread)
@@ -121,10 +134,13 @@ class DeviceClockHandset:
         self.format.check(frame)
         if not self._streams.has_earpiece:
             raise AudioError("this handset was opened without an earpiece")
-        try:
-            self._playout.put_nowait(frame)
-        except queue.Full:
-            self.counts["playout_dropped"] += 1
+        while self._playout.qsize() >= PLAYOUT_FRAMES:
+            try:
+                self._playout.get_nowait()
+                self.counts["playout_dropped"] += 1
+            except queue.Empty:
+                break
+        self._playout.put_nowait(frame)
 
     @property
     def paced_by(self) -> str | None:
@@ -135,14 +151,20 @@ class DeviceClockHandset:
 
     def _guarded(self, target) -> None:
         try:
+            self._thread_setup()
             target()
         except BaseException as exc:      # an unplugged handset: the loop hears it at its next poll
             if self._running.is_set():
                 self._error = exc
-                self._wake()
+                try:
+                    self._wake()
+                except RuntimeError:      # the loop is closed: nobody is left to tell
+                    pass
 
     def _capture(self) -> None:
         clock, frame_clock, read = self._clock, self.capture_clock, self._streams.read_blocking
+        self._streams.start_stream(capture=True)
+        frame_clock.started(clock())
         while self._running.is_set():
             due = frame_clock.due()
             if due is not None and (wait := due - clock()) > 0:
@@ -157,11 +179,15 @@ class DeviceClockHandset:
                 self._captured.popleft()
                 self.counts["capture_dropped"] += 1
             self._captured.append(frame)
-            self._wake()
+            try:
+                self._wake()
+            except RuntimeError:          # the loop closed under a call: stop quietly
+                return
 
     def _playback(self) -> None:
         if not self._streams.has_earpiece:
             return
+        self._streams.start_stream(capture=False)
         while (frame := self._playout.get()) is not None:
             if self._streams.write_blocking(frame):
                 self.counts["underruns"] += 1

@@ -59,10 +59,15 @@ class PyAudioHandset(PacedHandset):
 
     def start(self, now: float) -> None:
         """Start both streams; the first captured frame is due at ``now``."""
-        for stream in (self._capture, self._playback):
-            if stream is not None and stream.is_stopped():
-                stream.start_stream()
+        self.start_stream(capture=True)
+        self.start_stream(capture=False)
         super().start(now)
+
+    def start_stream(self, *, capture: bool) -> None:
+        """Start the microphone's (or the earpiece's) stream, if opened and not running."""
+        stream = self._capture if capture else self._playback
+        if stream is not None and stream.is_stopped():
+            stream.start_stream()
 
     @property
     def has_earpiece(self) -> bool:

@@ -265,6 +265,9 @@ class CallLink:
         if not task.cancelled() and task.exception() is not None:
             if self._audio_task is task:
                 self._audio_task = None        # failed, not hung: the watchdog need not restart the unit
+                if self._handset is not None:  # its streams (and threads) go, so the next call can open it
+                    self._handset.close()
+                    self._handset = None
             self._audio_failed(task.exception())
 
     def _audio_failed(self, exc: BaseException) -> None:

@@ -138,6 +138,8 @@ def describe(s: dict, now: float | None = None) -> str:
                    if "verdict" in journal else "")
         lines.append(f"journal: {verdict}{state}, {journal['lost_records']} record(s) lost, "
                      f"{journal['witnessed_by_peer']} checkpoint(s) witnessed by the peer this run{fault}")
+    if s.get("message_store_fault"):
+        lines.append(f"message store: FAULT: {s['message_store_fault']}")
     if s.get("scheduling"):
         lines.append(f"cpu priority: {s['scheduling']}")
     lines.append(f"version {s.get('version', '?')}")

@@ -13,8 +13,10 @@ not wait for the card: the fsync runs on `sync_worker`, and until it has covered
 every commit, `pump` hands out nothing (no payload, no event to the journal or
 the listeners) and a console answer waits (`after_sync`). A receipt or a "queued"
 therefore still means "on the card", as with synchronous=FULL, and the loop
-never blocks on the fsync. If the fsync fails, everything stays held and it is
-tried again every SYNC_RETRY seconds; a console answer waiting on it gets the error.
+never blocks on the fsync. If the fsync fails, everything stays held until the
+unit restarts (MessageStore.sync says why a retry proves nothing), `sync_error`
+says so for `hotline status`, and a console answer waiting on it gets the error
+with the id it was queued as.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from typing import Callable
 
 from terminal.link.constants import CHANNEL_TEXT
 from terminal.text import events as ev
+from terminal.text.errors import StoreError
 from terminal.text.service import TextService
 
 # wall minus loop time may wander this much (clock reads, NTP slewing) before it counts as a step
 CLOCK_STEP = 1.0
-SYNC_RETRY = 1.0      # seconds between fsync attempts while the card refuses
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class TextLink:
         self._sync_worker = sync_worker
         self._sync: asyncio.Future | None = None       # the fsync under way
         self._sync_waiters: list[asyncio.Future] = []
-        self._sync_error: Exception | None = None
+        self.sync_error: Exception | None = None      # the store's fsync failed: held until restart
         self._closed = False
 
     def now(self) -> float:
@@ -100,14 +102,16 @@ class TextLink:
         self.pump()
 
     def pump(self) -> None:
-        if self._closed:                # a retry or an fsync that finished after close
+        if self._closed:                # an fsync that finished after close
             return
         now = self.now()
         if self._held():
             return
         for payload in self.service.payloads_to_send(now):
             self._send(self.channel, payload)
-        while (event := self.service.next_event()) is not None:
+        store = self.service.store
+        # a listener's commit (the records channel acks) holds the events after it until its fsync
+        while not store.unsynced and (event := self.service.next_event()) is not None:
             kind = self._journal_kinds.get(type(event))
             if kind is not None:
                 precedence = getattr(event, "precedence", None)
@@ -130,6 +134,8 @@ class TextLink:
         store = self.service.store
         if not store.unsynced:
             return False
+        if self.sync_error is not None:     # held until the unit restarts
+            return True
         if self._sync is None:
             self._sync = self._loop.run_in_executor(self._sync_worker, store.sync)
             self._sync.add_done_callback(self._synced)
@@ -145,20 +151,18 @@ class TextLink:
             if not waiter.done():
                 waiter.set_exception(error) if error is not None else waiter.set_result(None)
         if error is not None:
-            if self._sync_error is None:
-                log.error("%s; holding back what it would send, trying again every %g s", error, SYNC_RETRY)
-            self._sync_error = error
-            self._loop.call_later(SYNC_RETRY, self.pump)
+            if self.sync_error is None:
+                log.error("%s; holding back everything it would send until the unit restarts", error)
+            self.sync_error = error
             return
-        if self._sync_error is not None:
-            log.warning("%s is on the card again", self.service.store.path)
-            self._sync_error = None
         self.pump()
 
     async def synced(self) -> None:
         """Return once every commit so far is on the card (at once without deferred_sync);
         raises the store's error if the fsync fails."""
         while self._held():
+            if self.sync_error is not None:
+                raise self.sync_error
             waiter = self._loop.create_future()
             self._sync_waiters.append(waiter)
             await waiter
@@ -168,7 +172,12 @@ class TextLink:
         @functools.wraps(handler)
         async def answered_after_sync(*args, **kwargs):
             result = handler(*args, **kwargs)
-            await self.synced()
+            try:
+                await self.synced()
+            except StoreError as e:
+                said = f" as {result['id']}" if isinstance(result, dict) and "id" in result else ""
+                raise StoreError(f"done{said}, but not confirmed on the card: {e}; it is held, and goes out "
+                                 "after a restart if the card kept it") from e
             return result
         return answered_after_sync
 

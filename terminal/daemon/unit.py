@@ -23,7 +23,7 @@ from terminal.journal import recovery
 from terminal.journal.store import unit_journal
 from terminal.keys import UnitKeys
 from terminal.control.server import ControlServer
-from terminal.daemon.scheduling import normal_priority
+from terminal.daemon.scheduling import normal_priority, raise_thread
 from terminal.daemon.texting import TextLink
 from terminal.audio.alsaconf import CAPTURE_PCM, PLAYBACK_PCM
 from terminal.audio.device_clock import DeviceClockHandset
@@ -232,7 +232,7 @@ class Unit:
                               "[hardware] pin_factory = \"mock\" in its config") from None
         frame_ms = self.config.voice.frame_ms
         handset_factory = self.handset_factory or (
-            lambda: DeviceClockHandset(CAPTURE_PCM, PLAYBACK_PCM, frame_ms))
+            lambda: DeviceClockHandset(CAPTURE_PCM, PLAYBACK_PCM, frame_ms, thread_setup=raise_thread))
         return CallLink(settings=CallSettings(**vars(self.config.call)), voice=self.config.voice,
                         hardware=hardware, handset_factory=handset_factory, send=self.send,
                         journal=self.journal, loop=self.loop, reachable=bool(self.session.reachable),
@@ -361,6 +361,8 @@ class Unit:
                      "cookie_replies_sent": link["cookie_replies_sent"], "mode": link["mode"]},
             "call": self.call_status()["state"],
             "unread_messages": sum(n for n, _ in unread.values()),
+            "message_store_fault": next((str(link.sync_error) for link in (self.text, self.records)
+                                         if link is not None and link.sync_error is not None), None),
             "missed_call_shown": self.call.machine.missed.shown if self.call is not None else False,
             "last_selftest": self.last_selftest,
             "journal": {**self.journal_verdict, "fault": self.journal_fault,

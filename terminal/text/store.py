@@ -13,8 +13,9 @@ Pragmas, and why:
   loop does not wait for the card. The durability is FULL's all the same,
   because the caller holds back every payload and every answer a commit caused
   until `sync()` has covered it (`unsynced` says whether one is owed; see
-  terminal/daemon/texting.py). SQLite's own checkpoints still fsync, rarely
-  (every 1000 pages of WAL).
+  terminal/daemon/texting.py). A failed fsync is final until a restart (see
+  `sync`). SQLite's own checkpoints still fsync on the committing thread,
+  rarely (every 1000 pages of WAL).
 - busy_timeout: wait briefly for another writer, then report "locked" clearly.
 
 A locked or damaged database raises StoreError and changes nothing: every
@@ -24,6 +25,7 @@ replaced or repaired behind the operator's back.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -37,6 +39,8 @@ from terminal.text.events import (Event, MessageDelivered, MessageRead, MessageR
                                   MessageSent)
 from terminal.text.precedence import Precedence
 from terminal.text.wire import STREAM_LEN
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MIN_ID_PREFIX = 6
@@ -105,6 +109,7 @@ class MessageStore:
         self._committed = 0                 # write transactions committed (the owner's thread counts)
         self._synced = 0                    # of those, how many an fsync is known to cover
         self._dir_synced = False
+        self._sync_failed: str | None = None    # the first fsync error: nothing since counts as synced
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)   # one owner at a time, any thread
@@ -127,16 +132,21 @@ class MessageStore:
                 version = self._meta("schema")
                 if version != SCHEMA_VERSION:
                     raise sqlite3.DatabaseError(f"schema version {version}, this build reads {SCHEMA_VERSION}")
+            if deferred_sync:
+                self.sync()
         except BaseException:
             self._db.close()
             raise
-        if deferred_sync:
-            self.sync()
 
     def close(self) -> None:
-        if self.deferred_sync and self.unsynced:
-            self.sync()
-        self._db.close()
+        """Close; a commit still owed its fsync gets it first (a failure is logged: close goes on)."""
+        try:
+            if self.unsynced:
+                self.sync()
+        except StoreError as e:
+            log.error("%s; closing all the same", e)
+        finally:
+            self._db.close()
 
     @property
     def unsynced(self) -> bool:
@@ -146,7 +156,13 @@ class MessageStore:
     def sync(self) -> None:
         """fsync the write-ahead log, covering every commit made before the call (safe to run on
         another thread than the one committing; the first also fsyncs the directory holding it).
-        Raises StoreError if the card refuses: nothing counts as synced then."""
+        Raises StoreError if the card refuses, and from then on: Linux reports a failed writeback
+        once and may mark the pages clean, so a later fsync that succeeds proves nothing about
+        the commits before it. What they caused stays held until the unit restarts and reads
+        the store again (the peer resends whatever did not survive)."""
+        if self._sync_failed is not None:
+            raise StoreError(f"message store {self.path}: an fsync failed ({self._sync_failed}); the commits "
+                             "since the last good one are not known to be on the card; restart the unit")
         upto = self._committed
         wal = self.path.with_name(self.path.name + "-wal")
         try:
@@ -164,6 +180,7 @@ class MessageStore:
                     os.close(fd)
                 self._dir_synced = True
         except OSError as e:
+            self._sync_failed = str(e)
             raise StoreError(f"message store {self.path}: could not fsync {wal.name}: {e}") from e
         self._synced = max(self._synced, upto)
 

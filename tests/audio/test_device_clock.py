@@ -18,16 +18,26 @@ def test_a_card_paces_capture_and_an_unpaced_pcm_is_paced_by_the_system_clock():
     card = CaptureClock(0.020)
     card.started(10.0)
     for n in range(1, PROBE_FRAMES + 1):
-        assert card.due() is None                      # read at once: the read blocks until the card has it
+        assert card.due() is None and card.paced_by is None     # read at once: it blocks until the card has it
         card.read(10.0 + n * 0.020)
     assert card.paced_by == "device" and card.due() is None
+    card.read(10.0 + 3 * 0.020 - 0.019)                          # a card catching up later changes nothing
+    assert card.paced_by == "device"
 
     file_plugin = CaptureClock(0.020)
     file_plugin.started(10.0)
-    for _ in range(PROBE_FRAMES):
-        file_plugin.read(10.001)                        # every read back at once
+    file_plugin.read(10.001)                                     # the first read back at once: decided
     assert file_plugin.paced_by == "system"
-    assert file_plugin.due() == pytest.approx(10.0 + PROBE_FRAMES * 0.020)
+    assert file_plugin.due() == pytest.approx(10.020)            # no burst: the next frame in 20 ms
+
+
+def test_an_unpaced_pcm_whose_first_read_waited_for_the_gil_is_still_found():
+    clock = CaptureClock(0.020)
+    clock.started(10.0)
+    clock.read(10.015)                                           # slow: the thread waited for the GIL
+    assert clock.paced_by is None
+    clock.read(10.016)                                           # the next back at once
+    assert clock.paced_by == "system" and clock.due() == pytest.approx(10.040)
 
 
 @pytest.fixture
@@ -58,9 +68,9 @@ async def test_the_threads_hand_the_loop_every_frame_in_order_in_real_time(alsa_
     assert "handset capture paced by the system" in caplog.text
     expected = read_wav(source)[:25 * 960]
     assert np.array_equal(np.frombuffer(b"".join(f for f, _ in frames), "<i2"), expected)
-    # paced after the probe read: the rest took their real time (20 ms each), not none
-    span = frames[-1][1] - frames[PROBE_FRAMES - 1][1]
-    assert span >= 0.9 * (25 - PROBE_FRAMES) * 0.020
+    # paced from the first read: the rest took their real time (20 ms each), not none
+    span = frames[-1][1] - frames[0][1]
+    assert span >= 0.9 * 24 * 0.020
     assert np.array_equal(read_wav(ear), expected)      # written by the playback thread, all of it
     assert handset.counts == {"capture_dropped": 0, "playout_dropped": 0, "underruns": 0}
 
@@ -73,6 +83,16 @@ async def test_a_failing_device_ends_the_pump_with_a_clear_error(alsa_files):
     handset._streams.read_blocking = unplugged
     with pytest.raises(AudioError, match="handset audio stopped: .*Input overflowed"):
         await pump_frames(handset, lambda frame, now: None, asyncio.Event())
+    handset.close()
+
+
+def test_after_a_stall_the_earpiece_queue_keeps_no_backlog(alsa_files):
+    from terminal.audio.device_clock import PLAYOUT_FRAMES
+
+    handset = DeviceClockHandset(CAPTURE_PCM, PLAYBACK_PCM, frame_ms=20)     # not started: nothing plays
+    for _ in range(PLAYOUT_FRAMES + 4):                          # the loop catching up after a stall
+        handset.write(bytes(1920))
+    assert handset._playout.qsize() == PLAYOUT_FRAMES and handset.counts["playout_dropped"] == 4
     handset.close()
 
 

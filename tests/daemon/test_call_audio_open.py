@@ -99,3 +99,36 @@ async def test_a_voice_message_waiting_plays_when_the_busy_handset_frees(tmp_pat
         replace(a)
         await a.close()
         await b.close()
+
+
+async def test_a_handset_that_fails_mid_call_is_closed_so_the_next_call_can_open_it(tmp_path):
+    """An unplugged USB handset: its pump ends with an error; its streams and threads must go too."""
+    a_sim, b_sim = provision_pair(tmp_path, extra=SIM_TIMERS)
+    opened, closed = [], []
+    real = file_handsets(tmp_path / "A", [None])
+
+    def unplugging():
+        handset, first = real(), not opened
+        poll, close = handset.poll, handset.close
+
+        def failing_poll(now):
+            if first and now - opened[0] > 0.2:
+                raise AudioError("handset audio stopped: [Errno -9999] Unanticipated host error")
+            return poll(now)
+        handset.poll = failing_poll
+        handset.close = lambda: (closed.append(first), close())
+        opened.append(asyncio.get_running_loop().time())
+        return handset
+    a = load_unit(a_sim.config_path, pin_factory=MockFactory(), handset_factory=unplugging)
+    b = load_unit(b_sim.config_path, pin_factory=MockFactory(), handset_factory=file_handsets(tmp_path / "B", [None]))
+    await bring_up(a, b, (a_sim.sock, b_sim.sock))
+    fault = watch_journal(a, "selftest", check="handset_audio")
+    try:
+        wa, wb = await connect_call(a, b)
+        await asyncio.wait_for(fault.wait(), 5)
+        assert closed[:1] == [True]                           # the failed one, closed at its failure
+        assert a.call.hardware.leds["fault"].is_lit
+        await hang_up(a, b, wb)
+    finally:
+        await a.close()
+        await b.close()

@@ -13,6 +13,7 @@ print(s.take_realtime(*map(int, sys.argv[1:])))
 print(s.describe())
 print(ThreadPoolExecutor(1, initializer=s.normal_priority).submit(s.describe).result())
 print(ThreadPoolExecutor(1).submit(s.describe).result())
+print(ThreadPoolExecutor(1).submit(lambda: (s.raise_thread(*map(int, sys.argv[1:])), s.describe())[1]).result())
 """
 
 
@@ -23,23 +24,25 @@ def probe(*args: int) -> list[str]:
 
 
 def test_outside_the_service_the_loop_stays_at_the_normal_policy():
-    taken, loop, worker, _ = probe(10, 0)          # RLIMIT_RTPRIO 0: a shell, the tests
+    taken, loop, worker, _, audio = probe(10, 0)   # allowed 0: as RLIMIT_RTPRIO 0 (a shell, the tests)
     assert taken.startswith("normal (RLIMIT_RTPRIO is 0")
     assert loop.startswith("normal, nice") and worker.startswith("normal, nice")
+    assert audio.startswith("normal, nice")
 
 
 def test_with_the_right_the_loop_takes_sched_rr_and_its_workers_do_not():
-    taken, loop, worker, inherited = probe(10, 10)
+    taken, loop, worker, inherited, audio = probe(10, 10)
     if os.geteuid() != 0:                          # without CAP_SYS_NICE the kernel refuses, and it is said
         assert taken == "normal (SCHED_RR 10 refused: Operation not permitted)" and loop.startswith("normal")
         return
     assert (taken, loop) == ("SCHED_RR 10", "SCHED_RR 10")
-    assert inherited == "SCHED_RR 10"              # what a plain thread would run at
-    assert worker.startswith("normal, nice")       # the journal's and the stores' workers drop it
+    assert inherited.startswith("normal, nice")    # SCHED_RESET_ON_FORK: a new thread starts normal
+    assert worker.startswith("normal, nice")       # the journal's and the stores' workers
+    assert audio == "SCHED_RR 10"                  # an audio thread raises itself
 
 
 def test_a_refused_priority_is_said_and_the_daemon_goes_on():
-    taken, loop, _, _ = probe(100, 100)            # beyond SCHED_RR's 1..99: the kernel refuses it
+    taken, loop, _, _, _ = probe(100, 100)            # beyond SCHED_RR's 1..99: the kernel refuses it
     assert taken == "normal (SCHED_RR 100 refused: Invalid argument)"
     assert loop.startswith("normal, nice")
 

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from terminal.daemon import texting
 from terminal.daemon.texting import TextLink
 from terminal.text.errors import StoreError
 from terminal.text.service import TextService
@@ -69,9 +68,13 @@ def test_a_failed_fsync_counts_nothing_as_synced(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match=r"t.sqlite: could not fsync t.sqlite-wal: .*Input/output error"):
         store.sync()
     assert store.unsynced
-    monkeypatch.undo()
-    store.close()                                                # close syncs what is owed
-    assert not store.unsynced
+    monkeypatch.undo()                                           # the card answers again: no proof
+    with pytest.raises(StoreError, match=r"an fsync failed \(.*Input/output error\).*restart the unit"):
+        store.sync()
+    assert store.unsynced
+    store.close()                                                # logs it and closes
+    with pytest.raises(Exception, match="closed"):
+        store.list()
 
 
 def test_a_deferred_store_needs_a_worker(tmp_path):
@@ -136,13 +139,13 @@ async def test_a_console_send_is_answered_after_its_fsync(tmp_path):
     gate.worker.shutdown()
 
 
-async def test_while_the_card_refuses_nothing_is_sent_and_the_console_hears_why(tmp_path, monkeypatch):
+async def test_after_a_failed_fsync_nothing_is_sent_until_a_restart_reads_the_store_again(tmp_path, monkeypatch):
+    """Linux may mark pages clean after a failed writeback: a later fsync that succeeds proves nothing."""
     loop, worker, sent = asyncio.get_running_loop(), ThreadPoolExecutor(max_workers=1), []
-    arrived = asyncio.Event()
-    link = TextLink(TextService(tmp_path / "t.sqlite", deferred_sync=True),
-                    lambda c, p: (sent.append(p), arrived.set()), Journal(), loop, sync_worker=worker)
+    path = tmp_path / "t.sqlite"
+    link = TextLink(TextService(path, deferred_sync=True), lambda c, p: sent.append(p), Journal(), loop,
+                    sync_worker=worker)
     link.start(reachable=True)
-    monkeypatch.setattr(texting, "SYNC_RETRY", 0.01)
     real = os.fsync
 
     def refuse(fd):
@@ -152,9 +155,65 @@ async def test_while_the_card_refuses_nothing_is_sent_and_the_console_hears_why(
         link.on_payload(payload, loop.time())
     with pytest.raises(StoreError, match="could not fsync"):
         await link.synced()
-    assert sent == []
-    monkeypatch.setattr(os, "fsync", real)                           # the card works again
-    await arrived.wait()                                             # the retry synced and sent
-    assert not link.service.store.unsynced
+    monkeypatch.setattr(os, "fsync", real)                           # the card answers again
+    link.pump()
+    with pytest.raises(StoreError, match="could not fsync"):     # the first error stands
+        await link.synced()
+    with pytest.raises(StoreError, match="an fsync failed .*restart the unit"):
+        link.service.store.sync()
+    assert sent == [] and "Input/output error" in str(link.sync_error)
+    link.close()                                                     # logs, does not raise
+    # The restart: the store read again, the receipt goes once an fsync covers what it says.
+    journal = Journal()
+    again = TextLink(TextService(path, deferred_sync=True), lambda c, p: sent.append(p), journal, loop,
+                     sync_worker=worker)
+    again.start(reachable=True)
+    for payload in peer_message(tmp_path):                           # the peer resends; a duplicate now
+        again.on_payload(payload, loop.time())
+    await again.synced()
+    assert sent and again.sync_error is None
+    again.close()
+    worker.shutdown()
+
+
+async def test_a_console_answer_after_a_failed_fsync_names_the_id_it_was_queued_as(tmp_path, monkeypatch):
+    from terminal.text.handlers import text_handlers
+
+    loop, worker = asyncio.get_running_loop(), ThreadPoolExecutor(max_workers=1)
+    link = TextLink(TextService(tmp_path / "t.sqlite", deferred_sync=True), lambda c, p: None, Journal(), loop,
+                    sync_worker=worker)
+    link.start(reachable=False)
+    send = link.after_sync(text_handlers(link.service, after=link.pump)["msg.send"])
+
+    def refuse(fd):
+        raise OSError(errno.EIO, "Input/output error")
+    monkeypatch.setattr(os, "fsync", refuse)
+    with pytest.raises(StoreError, match=r"done as [0-9a-f]+, but not confirmed on the card: .*Input/output"):
+        await send(text="status?", precedence="immediate")
+    monkeypatch.undo()
+    link.close()
+    worker.shutdown()
+
+
+async def test_a_listeners_commit_holds_the_events_after_it_until_its_fsync(tmp_path):
+    """The records channel acknowledges a received item from its listener: a commit mid-pump."""
+    from terminal.text import events as ev
+
+    loop, worker, seen = asyncio.get_running_loop(), ThreadPoolExecutor(max_workers=1), []
+    link = TextLink(TextService(tmp_path / "t.sqlite", deferred_sync=True), lambda c, p: None, Journal(), loop,
+                    sync_worker=worker)
+
+    def consume(event):
+        seen.append((type(event).__name__, link.service.store.unsynced))
+        if isinstance(event, ev.MessageReceived):
+            link.service.ack(event.id, link.now())
+    link.listeners.append(consume)
+    link.start(reachable=True)
+    for payload in peer_message(tmp_path):
+        link.on_payload(payload, loop.time())
+    await link.synced()
+    await link.synced()                                              # the ack's own fsync
+    assert ("MessageAcknowledged", False) in seen
+    assert all(not unsynced for _, unsynced in seen), seen
     link.close()
     worker.shutdown()

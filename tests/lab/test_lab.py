@@ -41,9 +41,13 @@ def test_two_installed_units_from_blank_to_an_audited_pair(tmp_path):
                 == ["active", "active"]
             s = lab.status(unit)
             assert (s["state"], s["fault_led"]) == ("unprovisioned", "blinking")
-            # LimitRTPRIO= reached the daemon, which asked for SCHED_RR 10: granted, or refused
-            # by a kernel with no real-time budget for the service's cgroup and still up.
-            assert re.fullmatch(r"SCHED_RR 10|normal \(SCHED_RR 10 refused: .+\)", s["scheduling"]), s["scheduling"]
+            # The installed service grants SCHED_RR 10; the daemon says what it got and is up either
+            # way. In this lab systemd cannot raise RLIMIT_RTPRIO (the containers have no
+            # CAP_SYS_RESOURCE), so the limit stays 0; a kernel may also refuse the policy.
+            assert lab.inside(unit, "systemctl", "show", "hotline", "-p", "LimitRTPRIO").stdout.strip() \
+                == "LimitRTPRIO=10"
+            assert re.fullmatch(r"SCHED_RR 10|normal \(SCHED_RR 10 refused: .+\)|normal \(RLIMIT_RTPRIO is 0: .+\)",
+                                s["scheduling"]), s["scheduling"]
             assert lab.inside(unit, lab.HOTLINE, "--version").stdout.strip().endswith(s["version"])
         lab.provision()
         for unit in (a, b):
