@@ -99,6 +99,8 @@ def health_line(status: dict | None, utc: bool = False) -> tuple[str, str]:
         faults.append(f"journal: {journal['fault']}")
     if journal and not journal.get("signing", True):
         faults.append("journal NOT SIGNING")
+    if status.get("message_store_fault"):
+        faults.append("messages held, not on the card: restart the unit")
     if status.get("state") and status["state"] != "on line":
         faults.append(f"{status['state']}: {status.get('reason', '')}".rstrip(": "))
     test = status.get("last_selftest")
