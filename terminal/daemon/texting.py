@@ -187,7 +187,20 @@ class TextLink:
         self.pump()
 
     def close(self) -> None:
-        """Stop; a commit still owed its fsync gets it here, on the caller's thread."""
+        """Stop; a commit still owed its fsync gets it here, on the caller's thread, and what it
+        held (journal records, events, payloads) goes out before the store closes, so a clean stop
+        leaves nothing for the next start's recovery to find."""
+        if self._sync is not None:
+            self._sync.cancel()
+            self._sync = None
+        if self.sync_error is None and self.service.store.unsynced:
+            try:
+                self.service.store.sync()
+            except StoreError as e:
+                self.sync_error = e
+                log.error("%s; what it held is not sent", e)
+        if self.sync_error is None:
+            self.pump()
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()

@@ -217,3 +217,18 @@ async def test_a_listeners_commit_holds_the_events_after_it_until_its_fsync(tmp_
     assert all(not unsynced for _, unsynced in seen), seen
     link.close()
     worker.shutdown()
+
+
+async def test_a_clean_stop_journals_what_the_last_fsync_held(tmp_path):
+    """Else the next start's recovery finds it only in the store and says so."""
+    loop, gate, journal = asyncio.get_running_loop(), Gate(), Journal()
+    link = TextLink(TextService(tmp_path / "t.sqlite", deferred_sync=True), lambda c, p: None, journal, loop,
+                    sync_worker=gate.worker)
+    link.start(reachable=True)
+    for payload in peer_message(tmp_path):
+        link.on_payload(payload, loop.time())
+    assert journal.kinds == []                                       # held: the worker is busy
+    link.close()                                                     # syncs on this thread, then pumps
+    assert journal.kinds == ["message_delivered"]
+    gate.open()
+    gate.worker.shutdown()
