@@ -105,7 +105,8 @@ class TextService:
             self._events.append(MessageAcknowledged(full_id, now))
             self._step_after_commit(lambda: self.channel.send_read_receipt(bytes.fromhex(full_id), now, now),
                                     now)
-            self._update_alert(now)
+            self.alert.read(full_id, now)
+            self._drain_alert()
         return full_id
 
     def list(self) -> list[Record]:
@@ -205,8 +206,11 @@ class TextService:
             self._stale = True                          # rebuild from the store on the next call
             raise
         self._events.extend(events)
-        if any(isinstance(e, MessageReceived) for e in events):
-            self._update_alert(now)
+        arrived = [e for e in events if isinstance(e, MessageReceived)]
+        for event in arrived:
+            self.alert.arrived(event.id, event.precedence, now)
+        if arrived:
+            self._drain_alert()
 
     def _step_after_commit(self, call, now: float) -> None:
         """A step whose cause is already on disk: a store failure now only delays it."""

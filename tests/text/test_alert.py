@@ -1,6 +1,8 @@
 """The message LED and the re-alerting ringer burst, on a fake clock."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from terminal.text.alert import AlertPolicy
 from terminal.text.events import MessageLed, RingerBurst
@@ -66,3 +68,33 @@ def test_an_unread_flash_keeps_alerting_after_a_restart_until_acknowledged(tmp_p
     assert [type(e).__name__ for e in iter(b.next_event, None)] == ["MessageAcknowledged", "MessageLed"]
     assert b.get_timer() is None
     a.close(), b.close()
+
+
+steps = st.lists(st.one_of(
+    st.tuples(st.just("arrived"), st.sampled_from("abcdef"), st.sampled_from(list(Precedence))),
+    st.tuples(st.just("read"), st.sampled_from("abcdefg"), st.none()),
+    st.tuples(st.just("timer"), st.none(), st.none()),
+), max_size=40)
+
+
+@given(steps, st.lists(st.floats(0.0, 40.0), min_size=40, max_size=40))
+def test_one_message_at_a_time_does_what_the_whole_unread_set_does(steps, gaps):
+    """The service tells the policy of each arrival and acknowledgement (arrived, read), not the
+    whole unread set each time: both ways must light, ring and re-arm the same."""
+    whole, each = AlertPolicy({F: 10.0, I: 30.0}), AlertPolicy({F: 10.0, I: 30.0})
+    unread: dict[str, Precedence] = {}
+    whole.update([], 0.0), each.update([], 0.0)
+    now = 0.0
+    for (what, id, precedence), gap in zip(steps, gaps):
+        now += gap
+        if what == "timer":
+            whole.handle_timer(now), each.handle_timer(now)
+        elif what == "arrived" and id not in unread:     # an id arrives once
+            unread[id] = precedence
+            whole.update(unread.items(), now), each.arrived(id, precedence, now)
+        elif what == "read":
+            unread.pop(id, None)
+            whole.update(unread.items(), now), each.read(id, now)
+        assert actions(each) == actions(whole)
+        assert each.get_timer() == whole.get_timer()
+        assert each.led == whole.led == bool(unread)
