@@ -58,6 +58,7 @@ class Status:
         self.unit: Unit | None = None        # while on line: the rest of `hotline status` comes from it
         self.fault_led = "off"               # what the daemon does with the fault LED: off, lit, blinking
         self.scheduling = "normal"           # the event loop's CPU policy (terminal/daemon/scheduling.py)
+        self.heap_frozen = 0                 # start-up objects out of the garbage collector's reach
 
     def set(self, state: State, *, level: int = logging.WARNING) -> None:
         if state != self.state:
@@ -73,7 +74,7 @@ class Status:
 
     def as_dict(self) -> dict:
         base = {"state": self.state.name, "reason": self.state.reason, "since": self.since, "version": __version__,
-                "fault_led": self.fault_led, "scheduling": self.scheduling}
+                "fault_led": self.fault_led, "scheduling": self.scheduling, "heap_frozen": self.heap_frozen}
         return {**self.unit.status(), **base} if self.unit is not None else base
 
 
@@ -182,11 +183,15 @@ async def _run_unit(config_path: str, status: Status, wake, settled) -> None:
     status.unit = unit
     status.set(State(ON_LINE), level=logging.DEBUG)
     log.warning("unit %s on line; peer %s", cfg.unit.id, cfg.peer.id)
+    status.heap_frozen = scheduling.freeze_heap()
+    log.info("%d start-up objects kept out of garbage collection", status.heap_frozen)
     settled()
     try:
         await wake.wait()
     finally:
         status.unit = None
+        scheduling.thaw_heap()
+        status.heap_frozen = 0
         try:
             await unit.close("zeroize" if unit.zeroized else "reload" if wake.reason == "reload" else "stop")
         finally:

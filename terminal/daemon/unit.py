@@ -81,14 +81,20 @@ def _well_formed(entry) -> bool:
 
 class Unit:
     def __init__(self, config: SimpleNamespace, keys: UnitKeys, *, pin_factory=None, handset_factory=None,
-                 selftest_loopback=None):
+                 selftest_loopback=None, stores_sync: str = "deferred"):
         """`pin_factory`: gpiozero's (MockFactory in simulation); `handset_factory`: makes the
-        handset's audio streams (PyAudio on the board's ALSA device unless given)."""
+        handset's audio streams (PyAudio on the board's ALSA device unless given); `stores_sync`:
+        how the message stores reach the card, "deferred" (commit on the loop, fsync on a worker:
+        the daemon's) or "full" (synchronous=FULL, each commit fsyncs on the loop: the way before
+        issue 14, kept for tests/bench/bench_load.py to compare against)."""
+        if stores_sync not in ("deferred", "full"):
+            raise ValueError(f"stores_sync is 'deferred' or 'full', not {stores_sync!r}")
         self.config = config
         self.keys = keys
         self.pin_factory = pin_factory
         self.handset_factory = handset_factory
         self.selftest_loopback = selftest_loopback
+        self._deferred_sync = stores_sync == "deferred"
         self.on_reload: Callable[[], None] = lambda: None   # the daemon's main loop sets this
         self.name = config.unit.id
         self.handlers: dict[int, Handler] = {CHANNEL_TEST: self._on_echo}
@@ -186,13 +192,13 @@ class Unit:
         # Both message stores commit on the loop and are fsynced on this one thread (texting.py).
         self._store_sync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-fsync",
                                               initializer=normal_priority)
-        self.records = RecordsLink(TextService(data_dir / "records.sqlite", deferred_sync=True), self.send,
+        self.records = RecordsLink(TextService(data_dir / "records.sqlite", deferred_sync=self._deferred_sync), self.send,
                                    self.journal, self.loop, self.voicemail,
                                    on_voice_message=self.call.add_voice_message,
                                    signer=self.keys.identity.signing_public.hex(), sync_worker=self._store_sync)
         self.handlers[CHANNEL_RECORDS] = self.records.on_payload
         self.records.start(reachable)
-        self.text = TextLink(TextService(data_dir / "text.sqlite", deferred_sync=True), self.send, self.journal,
+        self.text = TextLink(TextService(data_dir / "text.sqlite", deferred_sync=self._deferred_sync), self.send, self.journal,
                              self.loop, sync_worker=self._store_sync)
         self._recover()
         self.text.listeners.append(self._on_text_action)

@@ -204,6 +204,16 @@ class StoreWatch:
         store._transaction = timed
 
 
+def call_settings(unit) -> str:
+    """The connected call's voice settings as its encoder reports them (the simulation's defaults)."""
+    voice, config = unit.call.voice, unit.config.voice
+    enc = voice.sender.encoder
+    return (f"Opus {enc.application}, complexity {enc.complexity}, {enc.bitrate / 1000:g} kbit/s, "
+            f"{enc.frame_ms} ms frames, FEC {'on' if enc.fec else 'off'}, redundancy up to "
+            f"{config.max_redundancy} (adapts to loss: none here), file handsets (WAV) at both ends, "
+            f"encrypted over loopback UDP")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -444,26 +454,15 @@ class Row:
     verify: list[str] = field(default_factory=list)
     applied: str = ""
     threads: str = ""
-
-
-@contextlib.contextmanager
-def stores_fsync_on_the_loop(on: bool):
-    """With `on`, the units open their message stores with synchronous=FULL, as before issue 14:
-    each commit fsyncs on the loop (the sync worker then has nothing to do)."""
-    import terminal.daemon.unit as unit_module
-    real = unit_module.TextService
-    if on:
-        unit_module.TextService = lambda path, **kw: real(path, **{**kw, "deferred_sync": False})
-    try:
-        yield
-    finally:
-        unit_module.TextService = real
+    frozen: int = 0            # start-up objects freeze_heap took out of the collector's walk
+    codec: str = ""            # the call's voice settings, read from unit A's encoder
 
 
 async def condition(label: str, seconds: float, *, load: bool, journal=None, priority: str | None = None,
                     text: bool = True, full_stores: bool = False) -> Row:
     from gpiozero.pins.mock import MockFactory
 
+    from terminal.daemon.scheduling import freeze_heap, thaw_heap
     from terminal.sim.call import bring_up, connect_call, hang_up
     from terminal.sim.provision import provision_pair
     from terminal.sim.run import SIM_TIMERS, file_handsets, load_unit
@@ -487,14 +486,16 @@ async def condition(label: str, seconds: float, *, load: bool, journal=None, pri
             if priority:
                 row.applied = set_call_priority(priority)
             a, b = (load_unit(s.config_path, pin_factory=MockFactory(),
-                              handset_factory=row.pump.wrap(file_handsets(tmp / s.name, [speech])))
+                              handset_factory=row.pump.wrap(file_handsets(tmp / s.name, [speech])),
+                              stores_sync="full" if full_stores else "deferred")
                     for s in (a_sim, b_sim))
-            with stores_fsync_on_the_loop(full_stores):
-                await bring_up(a, b, (a_sim.sock, b_sim.sock), control=True)
+            await bring_up(a, b, (a_sim.sock, b_sim.sock), control=True)
             for unit in (a, b):
                 for link in (unit.text, unit.records):
                     row.stores.wrap(link.service.store)
             _, wb = await connect_call(a, b)
+            row.frozen = freeze_heap()          # as the daemon does once on line (terminal/daemon/main.py)
+            row.codec = call_settings(a)
             received = []
             b.text.listeners.append(lambda e: isinstance(e, text_events.MessageReceived) and received.append(e))
             await asyncio.sleep(SETTLE)
@@ -538,6 +539,7 @@ async def condition(label: str, seconds: float, *, load: bool, journal=None, pri
                 row.verify = out.split("\n")[:-1]
             children.stop()
             gc.callbacks.remove(row.gc)
+            thaw_heap()
             if priority:
                 reset_priority()
             for unit in (a, b):
@@ -578,7 +580,8 @@ def report(rows: list[Row], seconds: float, journal_words: str | None) -> None:
         print(f"  {row.label[:3]} PLC {split}; {frames} frames played normally by the pair; {len(row.lag)} probes")
         print(f"      cpu: this process {row.cpu:.2f} s ({row.cpu / seconds * 100:.0f} % of a core); machine "
               f"{row.busy * 100:.0f} % busy of {os.cpu_count()} cores, steal {row.steal * 100:.1f} %; "
-              f"gc {len(row.gc.pauses)} pauses, max {ms(max(row.gc.pauses, default=0.0)).strip()} ms")
+              f"gc {len(row.gc.pauses)} pauses, max {ms(max(row.gc.pauses, default=0.0)).strip()} ms "
+              f"({row.frozen} start-up objects frozen, as the daemon does)")
         print(f"      loop thread: {row.on_cpu:.2f} s on a CPU, {row.runqueue:.2f} s runnable but waiting for one")
         st = row.stores.times
         if st:
@@ -600,6 +603,7 @@ def report(rows: list[Row], seconds: float, journal_words: str | None) -> None:
             print(f"      load CPU s in the window: {cpu}; verify passes (s, status): {passes}")
     if journal_words:
         print(f"\n  journal verified under load: {journal_words}")
+    print(f"\n  the call (every condition): {rows[0].codec}")
     print(f"\n  {TARGETS}")
 
 

@@ -52,3 +52,20 @@ def test_hotline_status_says_what_the_loop_runs_at():
 
     text = describe({"state": "unprovisioned", "reason": "no keys", "scheduling": "SCHED_RR 10", "version": "0.1.0"})
     assert "cpu priority: SCHED_RR 10" in text.splitlines()
+
+
+def test_freezing_the_heap_leaves_a_full_collection_only_what_came_after():
+    code = """
+import gc
+from terminal.daemon import scheduling as s
+import terminal.daemon.unit                      # start-up's objects
+frozen = s.freeze_heap()
+class Cycle: pass
+junk = Cycle(); junk.me = junk; del junk         # garbage made after the freeze is still collected
+print(frozen, len(gc.get_objects()) < frozen // 10, gc.collect() >= 1)
+s.thaw_heap()
+print(gc.get_freeze_count())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         check=True).stdout.split()
+    assert int(out[0]) > 10_000 and out[1:] == ["True", "True", "0"]
