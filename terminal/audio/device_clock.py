@@ -122,6 +122,11 @@ class DeviceClockHandset:
     def next_due(self) -> None:
         return None
 
+    @property
+    def playout_depth(self) -> int:
+        """Earpiece frames written and not yet played (at most PLAYOUT_FRAMES)."""
+        return self._playout.qsize()
+
     def poll(self, now: float) -> list[bytes]:
         if self._error is not None:
             raise AudioError(f"handset audio stopped: {self._error}") from self._error

@@ -7,12 +7,23 @@ from terminal.audio.pacer import FramePacer
 
 class PacedHandset:
     """Microphone frames handed out as they come due on the caller's clock; one frame
-    at a time to the earpiece. Subclasses read, write and close the actual streams."""
+    at a time to the earpiece. Subclasses read, write and close the actual streams.
+
+    The surface terminal/audio/pump.py and the call loop use, shared with the threaded
+    DeviceClockHandset (terminal/audio/device_clock.py): `threaded` (False: the caller's
+    timer at `next_due()` paces it), `attach(wake)` (nothing to wake here), `counts` (what
+    went wrong locally: nothing can, on the caller's own clock)."""
+
+    threaded = False
 
     def __init__(self, frame_ms: int = 20):
         self.format = FrameFormat(frame_ms)
         self._pacer = FramePacer(self.format.seconds)
         self._silence = bytes(self.format.frame_bytes)
+        self.counts: dict[str, int] = {}
+
+    def attach(self, wake) -> None:
+        """A threaded handset's wake-up; a paced one is polled on the caller's timer instead."""
 
     def start(self, now: float) -> None:
         """The first microphone frame is due at ``now``."""

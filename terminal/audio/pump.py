@@ -23,7 +23,7 @@ async def pump_frames(handset: PacedHandset | DeviceClockHandset, on_frame: Call
     ``on_frame(frame, now)`` as it comes due, until ``stop`` is set; return the count.
     An exception from ``on_frame`` ends the pump and is raised here."""
     loop = asyncio.get_running_loop()
-    threaded = getattr(handset, "threaded", False)
+    threaded = handset.threaded
     finished = loop.create_future()
     count = 0
     timer: asyncio.TimerHandle | None = None
@@ -50,8 +50,7 @@ async def pump_frames(handset: PacedHandset | DeviceClockHandset, on_frame: Call
         except BaseException as exc:  # the pump's owner sees it, as from a plain coroutine
             finished.set_exception(exc)
 
-    if threaded:
-        handset.attach(lambda: loop.call_soon_threadsafe(tick))
+    handset.attach(lambda: loop.call_soon_threadsafe(tick))
     handset.start(loop.time())
     stopper = loop.create_task(stop.wait())
     stopper.add_done_callback(lambda _: finished.done() or finished.set_result(None))

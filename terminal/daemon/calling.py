@@ -16,7 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from terminal.alarm import Alarm
 from terminal.audio.handset import PacedHandset
@@ -32,6 +32,9 @@ from terminal.daemon.records import VoiceMessage
 from terminal.daemon.voicemail import Playback, Recording
 from terminal.voice.stream import VoiceSession
 from terminal.voice.tones import ToneGenerator, ToneSpec
+
+if TYPE_CHECKING:
+    from terminal.audio.device_clock import DeviceClockHandset
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class CallLink:
         self.last_audio_counts: dict = {}       # the last handset's local lateness (device_clock.py)
         self.listeners: list[Callable[[object, float], None]] = []   # every action and event, with `now`
         self._tone: ToneGenerator | None = None
-        self._handset: PacedHandset | None = None
+        self._handset: PacedHandset | DeviceClockHandset | None = None
         self._audio_stop: asyncio.Event | None = None
         self._audio_task: asyncio.Task | None = None
         self._audio_retry: asyncio.TimerHandle | None = None
@@ -288,11 +291,10 @@ class CallLink:
         self._audio_task = None
         if self._handset is not None:
             self._handset.close()
-            counts = getattr(self._handset, "counts", None)     # the desk unit's audio threads
-            if counts is not None:
-                self.last_audio_counts = dict(counts)
-                if any(counts.values()):
-                    log.warning("handset audio ran late: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+            counts = self._handset.counts           # the desk unit's audio threads; a paced handset's is empty
+            self.last_audio_counts = dict(counts)
+            if any(counts.values()):
+                log.warning("handset audio ran late: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
             self._handset = None
 
     def audio_stalled(self, now: float) -> float | None:

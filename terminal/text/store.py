@@ -149,6 +149,15 @@ class MessageStore:
             self._db.close()
 
     @property
+    def durability(self) -> tuple[str, str]:
+        """How commits reach the card, as SQLite reports it: (journal mode, synchronous level),
+        e.g. ("wal", "normal") with deferred_sync, ("wal", "full") without."""
+        with self._translate("read the store's settings"):
+            mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+            level = self._db.execute("PRAGMA synchronous").fetchone()[0]
+        return mode, {0: "off", 1: "normal", 2: "full", 3: "extra"}[level]
+
+    @property
     def unsynced(self) -> bool:
         """Whether a commit is not yet known to be on the card (always False without deferred_sync)."""
         return self.deferred_sync and self._synced < self._committed

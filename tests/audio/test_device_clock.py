@@ -92,7 +92,7 @@ def test_after_a_stall_the_earpiece_queue_keeps_no_backlog(alsa_files):
     handset = DeviceClockHandset(CAPTURE_PCM, PLAYBACK_PCM, frame_ms=20)     # not started: nothing plays
     for _ in range(PLAYOUT_FRAMES + 4):                          # the loop catching up after a stall
         handset.write(bytes(1920))
-    assert handset._playout.qsize() == PLAYOUT_FRAMES and handset.counts["playout_dropped"] == 4
+    assert handset.playout_depth == PLAYOUT_FRAMES and handset.counts["playout_dropped"] == 4
     handset.close()
 
 

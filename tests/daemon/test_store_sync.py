@@ -41,7 +41,7 @@ def fsynced_paths(monkeypatch) -> list[str]:
 def test_a_deferred_store_owes_an_fsync_of_its_wal_after_each_commit(tmp_path, monkeypatch):
     store = MessageStore(tmp_path / "t.sqlite", deferred_sync=True)
     assert not store.unsynced                                   # the schema was synced at open
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1      # NORMAL
+    assert store.durability == ("wal", "normal")
     seen = fsynced_paths(monkeypatch)
     store.enqueue("00" * 16, 1, "hello", 1.0)
     assert store.unsynced and seen == []                        # the commit itself did not fsync
@@ -54,7 +54,7 @@ def test_a_plain_store_fsyncs_at_each_commit_and_owes_nothing(tmp_path):
     store = MessageStore(tmp_path / "t.sqlite")
     store.enqueue("00" * 16, 1, "hello", 1.0)
     assert not store.unsynced
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
+    assert store.durability == ("wal", "full")
     store.close()
 
 

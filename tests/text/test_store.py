@@ -36,8 +36,7 @@ def states(service: TextService) -> dict[str, str]:
 
 def test_pragmas_are_wal_and_full_sync(tmp_path):
     store = MessageStore(tmp_path / "m.db")
-    assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)
+    assert store.durability == ("wal", "full")
     store.close()
 
 
