@@ -30,7 +30,8 @@ DEV_PACKAGES=(
   baresip-core                                  # the CPU yardstick in tests/bench/bench_cpu.py
   build-essential dpkg-dev debhelper dh-virtualenv   # scripts/build-deb: the .deb packages
   systemd-container mmdebstrap socat            # scripts/lab: installed units booted under systemd-nspawn
-  qemu-user-static                              # scripts/arm64: the unit built and tested on arm64 (binfmt_misc)
+  qemu-user-static arch-test                    # scripts/arm64: the unit built and tested on arm64 (binfmt_misc);
+                                                # arch-test: mmdebstrap needs it for a foreign root (only a Recommends)
   prometheus                                    # promtool: tests/metrics check and test the shipped alert rules
 )
 APT_PACKAGES=("${UNIT_PACKAGES[@]}" "${DEV_PACKAGES[@]}")
