@@ -102,20 +102,10 @@ class Snapshot:
     receipts: list[tuple[bytes, float]]
 
 
-WAL_CHECKPOINT_BYTES = 4 << 20     # a deferred store's WAL is copied back into the database past this
-
-
 class MessageStore:
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 2.0, deferred_sync: bool = False,
-                 checkpoint_bytes: int = WAL_CHECKPOINT_BYTES) -> None:
-        """`deferred_sync`: commits do not fsync (synchronous=NORMAL); `sync()`, on another
-        thread, does, and also runs the WAL checkpoint once the WAL passes `checkpoint_bytes`
-        (SQLite's own automatic one, two fsyncs at a commit, is turned off: it would run on the
-        committing thread, the event loop)."""
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 2.0, deferred_sync: bool = False) -> None:
         self.path = Path(path)
         self.deferred_sync = deferred_sync
-        self.checkpoint_bytes = checkpoint_bytes
-        self._checkpointer: sqlite3.Connection | None = None   # sync()'s own connection
         self._committed = 0                 # write transactions committed (the owner's thread counts)
         self._synced = 0                    # of those, how many an fsync is known to cover
         self._dir_synced = False
@@ -129,8 +119,6 @@ class MessageStore:
             with self._translate("open"):
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=%s" % ("NORMAL" if deferred_sync else "FULL"))
-                if deferred_sync:
-                    self._db.execute("PRAGMA wal_autocheckpoint=0")
                 check = self._db.execute("PRAGMA quick_check").fetchone()[0]
                 if check != "ok":
                     raise sqlite3.DatabaseError(f"integrity check failed: {check}")
@@ -158,8 +146,6 @@ class MessageStore:
         except StoreError as e:
             log.error("%s; closing all the same", e)
         finally:
-            if self._checkpointer is not None:
-                self._checkpointer.close()
             self._db.close()
 
     @property
@@ -206,24 +192,6 @@ class MessageStore:
             self._sync_failed = str(e)
             raise StoreError(f"message store {self.path}: could not fsync {wal.name}: {e}") from e
         self._synced = max(self._synced, upto)
-        self._checkpoint(wal)
-
-    def _checkpoint(self, wal: Path) -> None:
-        """Copy a long WAL back into the database (PASSIVE: it waits for nobody, and what a
-        commit under way holds is copied next time); on sync()'s thread, with its own
-        connection. A checkpoint that fails loses nothing (the WAL keeps every commit); it is
-        logged and tried at the next sync."""
-        with suppress(FileNotFoundError):
-            if wal.stat().st_size < self.checkpoint_bytes:
-                return
-            try:
-                if self._checkpointer is None:
-                    self._checkpointer = sqlite3.connect(self.path, timeout=0, isolation_level=None,
-                                                         check_same_thread=False)
-                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            except sqlite3.Error as e:
-                log.warning("message store %s: WAL checkpoint did not run (%s); trying at the next sync",
-                            self.path, e)
 
     # --- transactions and errors ----------------------------------------------
 

@@ -232,25 +232,3 @@ async def test_a_clean_stop_journals_what_the_last_fsync_held(tmp_path):
     assert journal.kinds == ["message_delivered"]
     gate.open()
     gate.worker.shutdown()
-
-
-def test_the_wal_is_checkpointed_by_the_sync_worker_not_at_a_commit(tmp_path, monkeypatch):
-    """SQLite's own checkpoint (past 1000 pages, two fsyncs) would run inside a commit on the
-    loop: a deferred store leaves it to sync(), which runs it once the WAL passes
-    checkpoint_bytes, on its own thread and connection; nothing is lost either way."""
-    path = tmp_path / "t.sqlite"
-    store = MessageStore(path, deferred_sync=True, checkpoint_bytes=1 << 20)
-    seen = fsynced_paths(monkeypatch)
-    base = path.stat().st_size
-    text = "x" * 4000
-    for i in range(1500):                               # ~6 MB: past SQLite's 1000-page default
-        store.enqueue(f"{i:032x}", 1, text, float(i))
-    assert seen == [] and path.stat().st_size == base   # no commit checkpointed (or fsynced)
-    worker = ThreadPoolExecutor(1)
-    worker.submit(store.sync).result()
-    worker.shutdown()
-    assert path.stat().st_size > 5 << 20                 # the pages are back in the database
-    store.close()
-    reopened = MessageStore(path)
-    assert len(reopened.list()) == 1500
-    reopened.close()
